@@ -1,0 +1,65 @@
+package attesta
+
+import "errors"
+
+// Errors a caller may branch on. Each is a sentinel usable with errors.Is;
+// the library wraps them with %w to add context, never a secret or an
+// expected value.
+var (
+	// ErrBadKey: the bytes are not a well-formed packed key (bad CBOR,
+	// trailing bytes, wrong lengths, leading zeros in a magnitude, an even
+	// RSA modulus, …).
+	ErrBadKey = errors.New("attesta: malformed key")
+	// ErrUnsupportedKey: a well-formed key of a type or with parameters the
+	// protocol does not accept (an unknown type code, an RSA exponent other
+	// than 65537).
+	ErrUnsupportedKey = errors.New("attesta: unsupported key")
+	// ErrKeyTooSmall: an RSA modulus below MinRSABits.
+	ErrKeyTooSmall = errors.New("attesta: rsa key too small")
+	// ErrKeyTooLarge: an RSA modulus above MaxRSABits.
+	ErrKeyTooLarge = errors.New("attesta: rsa key too large")
+	// ErrEvenModulus: an RSA modulus that is even (never a product of two
+	// odd primes). Also matches ErrBadKey.
+	ErrEvenModulus = &keyError{msg: "attesta: rsa modulus is even", is: ErrBadKey}
+	// ErrBadExponent: an RSA public exponent other than 65537. Also matches
+	// ErrUnsupportedKey.
+	ErrBadExponent = &keyError{msg: "attesta: rsa exponent is not 65537", is: ErrUnsupportedKey}
+	// ErrPrivateKeyDisclosed: a private key arrived where a public key was
+	// expected. Its public key is now banned for ever.
+	ErrPrivateKeyDisclosed = errors.New("attesta: private key disclosed; the key is banned")
+	// ErrKeyBanned: the key was banned (its private key was disclosed).
+	ErrKeyBanned = errors.New("attesta: key is banned")
+	// ErrBadAppToken: the application token is unknown, malformed or revoked.
+	ErrBadAppToken = errors.New("attesta: bad application token")
+	// ErrChallengeUnknown: no pending challenge has this token (wrong token,
+	// already used, or collected after expiry).
+	ErrChallengeUnknown = errors.New("attesta: unknown challenge token")
+	// ErrChallengeExpired: the challenge existed but expired; it is consumed.
+	ErrChallengeExpired = errors.New("attesta: challenge expired")
+	// ErrTooManyChallenges: the key already has MaxChallengesPerKey pending
+	// challenges.
+	ErrTooManyChallenges = errors.New("attesta: too many pending challenges for this key")
+	// ErrUnauthorized: the session is unknown, malformed, revoked or expired.
+	ErrUnauthorized = errors.New("attesta: unauthorized")
+	// ErrAppExists: an application with that name already exists.
+	ErrAppExists = errors.New("attesta: application exists")
+	// ErrAppNotFound: no application has that name.
+	ErrAppNotFound = errors.New("attesta: application not found")
+	// ErrBadAppName: an application name outside [a-z0-9-_.], 1-64 chars.
+	ErrBadAppName = errors.New("attesta: bad application name")
+	// ErrNotFound is what a Store returns for a missing record.
+	ErrNotFound = errors.New("attesta: not found")
+	// ErrDecrypt: a challenge ciphertext could not be decrypted with the key
+	// (client side).
+	ErrDecrypt = errors.New("attesta: cannot decrypt challenge")
+)
+
+// keyError is a sentinel that also matches a broader one, so that a caller
+// can branch on ErrBadKey without listing every way a key can be bad.
+type keyError struct {
+	msg string
+	is  error
+}
+
+func (e *keyError) Error() string        { return e.msg }
+func (e *keyError) Is(target error) bool { return target == e.is }

@@ -1,0 +1,569 @@
+// Package pebblestore is Attesta's embedded Store: one directory, one
+// process, no server, over github.com/cockroachdb/pebble.
+//
+// # Atomicity and durability
+//
+// Every protocol step is one Pebble batch. Steps that must survive a crash
+// (a redemption, which consumes the challenge, creates the party, indexes
+// its key and stores the session; a ban; an application change; a logout)
+// commit with pebble.Sync, so acknowledged means on disk. Adding a pending
+// challenge commits without sync: losing one in a crash costs the client a
+// retry, and the WAL is ordered, so the synced redemption that consumes it
+// also makes it durable first.
+//
+// Pebble has no transactions, so read-check-write steps hold a striped lock
+// (by token hash, then by key id, always in that order) from the read to
+// the commit. Distinct keys use distinct stripes most of the time, so their
+// synced commits run concurrently and Pebble groups their fsyncs.
+//
+// # Layout
+//
+//	'a' name               -> app record
+//	'A' token hash         -> app name
+//	'b' key id             -> ban time
+//	'c' token hash         -> challenge record
+//	'C' key id, token hash -> challenge expiry (pending challenges per key)
+//	'k' key id             -> party id
+//	'p' party id           -> party record
+//	'P' party id, key id   -> party key record
+//	's' session hash       -> session record
+//	'x' expiry, kind, hash -> nothing (expiry index, kind 'c' or 's')
+//
+// Times are Unix nanoseconds; the expiry index is big-endian so that a
+// range scan up to now finds exactly what has expired.
+package pebblestore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/internal/cborx"
+)
+
+// ErrLocked reports that another process (a running server) holds the
+// data directory.
+var ErrLocked = errors.New("pebblestore: data directory is in use by another process")
+
+// Store is a Store over one Pebble directory.
+type Store struct {
+	db       *pebble.DB
+	tokenMu  [256]sync.Mutex
+	keyMu    [256]sync.Mutex
+	appMu    sync.Mutex
+	closeErr error
+}
+
+var _ attesta.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir. It fails with ErrLocked
+// if another process has it open.
+func Open(dir string) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		// Another process: flock fails with EAGAIN. This process: Pebble
+		// says so in words.
+		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "lock held") {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close flushes and closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the Pebble handle, for metrics and tools.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
+
+// Records, as CBOR arrays.
+type appRec struct {
+	_         struct{} `cbor:",toarray"`
+	TokenHash []byte
+	Created   int64
+	Revoked   int64
+}
+
+type challengeRec struct {
+	_       struct{} `cbor:",toarray"`
+	KeyID   []byte
+	KeyType uint8
+	App     string
+	Expires int64
+}
+
+type partyRec struct {
+	_       struct{} `cbor:",toarray"`
+	Created int64
+}
+
+type partyKeyRec struct {
+	_     struct{} `cbor:",toarray"`
+	Type  uint8
+	Added int64
+}
+
+type sessionRec struct {
+	_       struct{} `cbor:",toarray"`
+	Party   []byte
+	KeyID   []byte
+	App     string
+	Expires int64
+}
+
+func key(prefix byte, parts ...[]byte) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 0, n)
+	k = append(k, prefix)
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+// prefixEnd is the smallest key above every key that starts with p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i]++; end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func expiryKey(t time.Time, kind byte, h []byte) []byte {
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
+	return key('x', ts[:], []byte{kind}, h)
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// get reads and decodes one record; ErrNotFound if absent.
+func (s *Store) get(k []byte, v any) error {
+	val, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return attesta.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if v == nil {
+		return nil
+	}
+	if err := cborx.Decode(val, v); err != nil {
+		return fmt.Errorf("pebblestore: corrupt record %q: %w", k[:1], err)
+	}
+	return nil
+}
+
+// getRaw returns a copy of a raw value.
+func (s *Store) getRaw(k []byte) ([]byte, error) {
+	val, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, attesta.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), val...), nil
+}
+
+func set(b *pebble.Batch, k []byte, v any) error {
+	enc, err := cborx.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Set(k, enc, nil)
+}
+
+func (s *Store) CreateApp(ctx context.Context, app attesta.App) error {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	if err := s.get(key('a', []byte(app.Name)), nil); err == nil {
+		return attesta.ErrAppExists
+	} else if !errors.Is(err, attesta.ErrNotFound) {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := set(b, key('a', []byte(app.Name)), appRec{TokenHash: app.TokenHash[:], Created: nanos(app.Created)}); err != nil {
+		return err
+	}
+	if err := b.Set(key('A', app.TokenHash[:]), []byte(app.Name), nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func (s *Store) app(name string) (attesta.App, error) {
+	var r appRec
+	if err := s.get(key('a', []byte(name)), &r); err != nil {
+		return attesta.App{}, err
+	}
+	a := attesta.App{Name: name, Created: fromNanos(r.Created), Revoked: fromNanos(r.Revoked)}
+	copy(a.TokenHash[:], r.TokenHash)
+	return a, nil
+}
+
+func (s *Store) AppByToken(ctx context.Context, h attesta.Hash) (attesta.App, error) {
+	name, err := s.getRaw(key('A', h[:]))
+	if err != nil {
+		return attesta.App{}, err
+	}
+	return s.app(string(name))
+}
+
+func (s *Store) Apps(ctx context.Context) ([]attesta.App, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'a'}, UpperBound: []byte{'a' + 1}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var apps []attesta.App
+	for it.First(); it.Valid(); it.Next() {
+		a, err := s.app(string(it.Key()[1:]))
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, a)
+	}
+	return apps, it.Error()
+}
+
+func (s *Store) RevokeApp(ctx context.Context, name string, at time.Time) error {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	a, err := s.app(name)
+	if errors.Is(err, attesta.ErrNotFound) {
+		return attesta.ErrAppNotFound
+	} else if err != nil {
+		return err
+	}
+	if !a.Active() {
+		return nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := set(b, key('a', []byte(name)), appRec{TokenHash: a.TokenHash[:], Created: nanos(a.Created), Revoked: nanos(at)}); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func (s *Store) BanKey(ctx context.Context, id attesta.KeyID, at time.Time) error {
+	mu := &s.keyMu[id[0]]
+	mu.Lock()
+	defer mu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := set(b, key('b', id[:]), nanos(at)); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func (s *Store) KeyBanned(ctx context.Context, id attesta.KeyID) (bool, error) {
+	err := s.get(key('b', id[:]), nil)
+	if errors.Is(err, attesta.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *Store) AddChallenge(ctx context.Context, c attesta.Challenge, max int, now time.Time) error {
+	mu := &s.keyMu[c.KeyID[0]]
+	mu.Lock()
+	defer mu.Unlock()
+	prefix := key('C', c.KeyID[:])
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	pending := 0
+	for it.First(); it.Valid(); it.Next() {
+		if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+			pending++
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if pending >= max {
+		return attesta.ErrTooManyChallenges
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := set(b, key('c', c.TokenHash[:]), challengeRec{KeyID: c.KeyID[:], KeyType: uint8(c.KeyType), App: c.App, Expires: nanos(c.ExpiresAt)}); err != nil {
+		return err
+	}
+	var exp [8]byte
+	binary.BigEndian.PutUint64(exp[:], uint64(c.ExpiresAt.UnixNano()))
+	if err := b.Set(key('C', c.KeyID[:], c.TokenHash[:]), exp[:], nil); err != nil {
+		return err
+	}
+	if err := b.Set(expiryKey(c.ExpiresAt, 'c', c.TokenHash[:]), nil, nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// deleteChallenge adds the deletion of a challenge and its indexes to b.
+func deleteChallenge(b *pebble.Batch, h attesta.Hash, c challengeRec) error {
+	if err := b.Delete(key('c', h[:]), nil); err != nil {
+		return err
+	}
+	if err := b.Delete(key('C', c.KeyID, h[:]), nil); err != nil {
+		return err
+	}
+	return b.Delete(expiryKey(fromNanos(c.Expires), 'c', h[:]), nil)
+}
+
+func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (attesta.Redeemed, error) {
+	tmu := &s.tokenMu[r.TokenHash[0]]
+	tmu.Lock()
+	defer tmu.Unlock()
+	var c challengeRec
+	if err := s.get(key('c', r.TokenHash[:]), &c); errors.Is(err, attesta.ErrNotFound) {
+		return attesta.Redeemed{}, attesta.ErrChallengeUnknown
+	} else if err != nil {
+		return attesta.Redeemed{}, err
+	}
+	var kid attesta.KeyID
+	if len(c.KeyID) != len(kid) {
+		return attesta.Redeemed{}, fmt.Errorf("pebblestore: corrupt challenge record")
+	}
+	copy(kid[:], c.KeyID)
+	kmu := &s.keyMu[kid[0]]
+	kmu.Lock()
+	defer kmu.Unlock()
+
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := deleteChallenge(b, r.TokenHash, c); err != nil {
+		return attesta.Redeemed{}, err
+	}
+	if r.Now.UnixNano() >= c.Expires {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return attesta.Redeemed{}, err
+		}
+		return attesta.Redeemed{}, attesta.ErrChallengeExpired
+	}
+	if banned, err := s.KeyBanned(ctx, kid); err != nil {
+		return attesta.Redeemed{}, err
+	} else if banned {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return attesta.Redeemed{}, err
+		}
+		return attesta.Redeemed{}, attesta.ErrKeyBanned
+	}
+	out := attesta.Redeemed{Challenge: attesta.Challenge{
+		TokenHash: r.TokenHash, KeyID: kid, KeyType: attesta.KeyType(c.KeyType), App: c.App, ExpiresAt: fromNanos(c.Expires),
+	}}
+	pid, err := s.getRaw(key('k', kid[:]))
+	switch {
+	case err == nil && len(pid) == len(out.PartyID):
+		copy(out.PartyID[:], pid)
+	case errors.Is(err, attesta.ErrNotFound):
+		out.PartyID, out.IsNew = r.NewParty, true
+		if err := set(b, key('p', out.PartyID[:]), partyRec{Created: nanos(r.Now)}); err != nil {
+			return attesta.Redeemed{}, err
+		}
+		if err := set(b, key('P', out.PartyID[:], kid[:]), partyKeyRec{Type: c.KeyType, Added: nanos(r.Now)}); err != nil {
+			return attesta.Redeemed{}, err
+		}
+		if err := b.Set(key('k', kid[:]), out.PartyID[:], nil); err != nil {
+			return attesta.Redeemed{}, err
+		}
+	case err == nil:
+		return attesta.Redeemed{}, fmt.Errorf("pebblestore: corrupt key index")
+	default:
+		return attesta.Redeemed{}, err
+	}
+	sess := r.Session
+	if err := set(b, key('s', sess.Hash[:]), sessionRec{Party: out.PartyID[:], KeyID: kid[:], App: c.App, Expires: nanos(sess.ExpiresAt)}); err != nil {
+		return attesta.Redeemed{}, err
+	}
+	if err := b.Set(expiryKey(sess.ExpiresAt, 's', sess.Hash[:]), nil, nil); err != nil {
+		return attesta.Redeemed{}, err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return attesta.Redeemed{}, err
+	}
+	return out, nil
+}
+
+func (s *Store) Party(ctx context.Context, id attesta.PartyID) (attesta.Party, error) {
+	var r partyRec
+	if err := s.get(key('p', id[:]), &r); err != nil {
+		return attesta.Party{}, err
+	}
+	p := attesta.Party{ID: id, Created: fromNanos(r.Created)}
+	prefix := key('P', id[:])
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return attesta.Party{}, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		var kr partyKeyRec
+		if err := cborx.Decode(it.Value(), &kr); err != nil {
+			return attesta.Party{}, fmt.Errorf("pebblestore: corrupt party key: %w", err)
+		}
+		pk := attesta.PartyKey{Type: attesta.KeyType(kr.Type), Added: fromNanos(kr.Added)}
+		copy(pk.ID[:], it.Key()[len(prefix):])
+		p.Keys = append(p.Keys, pk)
+	}
+	return p, it.Error()
+}
+
+func (s *Store) Session(ctx context.Context, h attesta.Hash) (attesta.Session, error) {
+	var r sessionRec
+	if err := s.get(key('s', h[:]), &r); err != nil {
+		return attesta.Session{}, err
+	}
+	sess := attesta.Session{Hash: h, App: r.App, ExpiresAt: fromNanos(r.Expires)}
+	copy(sess.PartyID[:], r.Party)
+	copy(sess.KeyID[:], r.KeyID)
+	return sess, nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, h attesta.Hash) error {
+	var r sessionRec
+	err := s.get(key('s', h[:]), &r)
+	if errors.Is(err, attesta.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete(key('s', h[:]), nil); err != nil {
+		return err
+	}
+	if err := b.Delete(expiryKey(fromNanos(r.Expires), 's', h[:]), nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// Collect removes what expired before now, in batches of at most 1000
+// records, each committed without sync (a collected record that comes back
+// after a crash is expired and is collected again).
+func (s *Store) Collect(ctx context.Context, now time.Time) (int, error) {
+	upper := expiryKey(now, 0, nil)
+	n := 0
+	for {
+		done, err := s.collectSome(upper, 1000, &n)
+		if err != nil || done {
+			return n, err
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+	}
+}
+
+func (s *Store) collectSome(upper []byte, limit int, n *int) (done bool, err error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: upper})
+	if err != nil {
+		return false, err
+	}
+	var keys [][]byte
+	for it.First(); it.Valid() && len(keys) < limit; it.Next() {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+	}
+	if err := it.Close(); err != nil {
+		return false, err
+	}
+	if len(keys) == 0 {
+		return true, nil
+	}
+	for _, k := range keys {
+		if len(k) != 1+8+1+32 {
+			continue
+		}
+		var h attesta.Hash
+		copy(h[:], k[10:])
+		switch k[9] {
+		case 'c':
+			err = s.collectChallenge(h, k)
+		case 's':
+			err = s.collectSession(h, k)
+		}
+		if err != nil {
+			return false, err
+		}
+		*n++
+	}
+	return len(keys) < limit, nil
+}
+
+func (s *Store) collectChallenge(h attesta.Hash, xk []byte) error {
+	mu := &s.tokenMu[h[0]]
+	mu.Lock()
+	defer mu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	var c challengeRec
+	switch err := s.get(key('c', h[:]), &c); {
+	case err == nil:
+		if err := deleteChallenge(b, h, c); err != nil {
+			return err
+		}
+	case errors.Is(err, attesta.ErrNotFound):
+		if err := b.Delete(xk, nil); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+func (s *Store) collectSession(h attesta.Hash, xk []byte) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete(key('s', h[:]), nil); err != nil {
+		return err
+	}
+	if err := b.Delete(xk, nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}
