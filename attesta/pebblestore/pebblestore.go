@@ -59,6 +59,7 @@ type Store struct {
 	tokenMu  [256]sync.Mutex
 	keyMu    [256]sync.Mutex
 	appMu    sync.Mutex
+	close    sync.Once
 	closeErr error
 }
 
@@ -79,8 +80,11 @@ func Open(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Close flushes and closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close flushes and closes the store. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.close.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
 
 // DB exposes the Pebble handle, for metrics and tools.
 func (s *Store) DB() *pebble.DB { return s.db }
@@ -486,7 +490,8 @@ func (s *Store) DeleteSession(ctx context.Context, h attesta.Hash) error {
 // records, each committed without sync (a collected record that comes back
 // after a crash is expired and is collected again).
 func (s *Store) Collect(ctx context.Context, now time.Time) (int, error) {
-	upper := expiryKey(now, 0, nil)
+	// Expired means ExpiresAt <= now, as Authenticate and RedeemChallenge see it.
+	upper := expiryKey(now.Add(time.Nanosecond), 0, nil)
 	n := 0
 	for {
 		done, err := s.collectSome(upper, 1000, &n)

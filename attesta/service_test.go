@@ -1,0 +1,350 @@
+package attesta_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/internal/testkeys"
+)
+
+type fixture struct {
+	dir   string
+	store *pebblestore.Store
+	svc   *attesta.Service
+	app   string
+}
+
+func newFixture(t *testing.T, cfg attesta.Config) *fixture {
+	t.Helper()
+	f := &fixture{dir: t.TempDir()}
+	f.open(t, cfg)
+	var err error
+	f.app, err = f.svc.CreateApp(context.Background(), "test")
+	require.NoError(t, err)
+	return f
+}
+
+func (f *fixture) open(t *testing.T, cfg attesta.Config) {
+	t.Helper()
+	st, err := pebblestore.Open(f.dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	cfg.Store = st
+	svc, err := attesta.New(cfg)
+	require.NoError(t, err)
+	f.store, f.svc = st, svc
+}
+
+// reopen closes the store and opens it again, as a restarted server would.
+func (f *fixture) reopen(t *testing.T) {
+	t.Helper()
+	require.NoError(t, f.store.Close())
+	f.open(t, attesta.Config{})
+}
+
+// challenge runs auth_key_request and decrypts the token.
+func (f *fixture) challenge(t *testing.T, k *attesta.PrivateKey) []byte {
+	t.Helper()
+	req, err := f.svc.AuthKeyRequest(context.Background(), k.Public().Pack(), f.app)
+	require.NoError(t, err)
+	token, err := k.DecryptToken(req.EncryptedToken)
+	require.NoError(t, err)
+	return token
+}
+
+func (f *fixture) connect(t *testing.T, k *attesta.PrivateKey) attesta.KeyToken {
+	t.Helper()
+	res, err := f.svc.AuthKeyToken(context.Background(), f.challenge(t, k))
+	require.NoError(t, err)
+	return res
+}
+
+func TestConnectEveryKeyType(t *testing.T) {
+	ctx := context.Background()
+	for _, alg := range testkeys.Algorithms {
+		t.Run(string(alg), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, attesta.Config{})
+			k := testkeys.Key(t, alg, 0)
+			first := f.connect(t, k)
+			assert.True(t, first.IsNew)
+			assert.False(t, first.PartyID.IsZero())
+			again := f.connect(t, k)
+			assert.False(t, again.IsNew)
+			assert.Equal(t, first.PartyID, again.PartyID)
+			assert.NotEqual(t, first.Session, again.Session)
+
+			sess, err := f.svc.Authenticate(ctx, again.Session)
+			require.NoError(t, err)
+			assert.Equal(t, first.PartyID, sess.PartyID)
+			assert.Equal(t, k.Public().ID(), sess.KeyID)
+			assert.Equal(t, "test", sess.App)
+
+			p, err := f.svc.Party(ctx, first.PartyID)
+			require.NoError(t, err)
+			require.Len(t, p.Keys, 1)
+			assert.Equal(t, k.Public().ID(), p.Keys[0].ID)
+			assert.Equal(t, k.Public().Type(), p.Keys[0].Type)
+
+			// A second key is a second party.
+			other := f.connect(t, testkeys.Key(t, alg, 1))
+			assert.True(t, other.IsNew)
+			assert.NotEqual(t, first.PartyID, other.PartyID)
+
+			// Known after a restart of the store.
+			f.reopen(t)
+			after := f.connect(t, k)
+			assert.False(t, after.IsNew)
+			assert.Equal(t, first.PartyID, after.PartyID)
+		})
+	}
+}
+
+func TestTokenRefusals(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{})
+	k := testkeys.Key(t, attesta.X25519, 0)
+
+	token := f.challenge(t, k)
+	_, err := f.svc.AuthKeyToken(ctx, token)
+	require.NoError(t, err)
+	_, err = f.svc.AuthKeyToken(ctx, token)
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "reuse")
+
+	wrong := f.challenge(t, k)
+	wrong[0] ^= 1
+	_, err = f.svc.AuthKeyToken(ctx, wrong)
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "wrong token")
+	_, err = f.svc.AuthKeyToken(ctx, wrong[:31])
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "short token")
+	_, err = f.svc.AuthKeyToken(ctx, nil)
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "no token")
+
+	// Expiry: the clock moves past the TTL.
+	now := time.Now()
+	attesta.SetNow(t, f.svc, func() time.Time { return now })
+	old := f.challenge(t, k)
+	now = now.Add(5*time.Minute + time.Second)
+	_, err = f.svc.AuthKeyToken(ctx, old)
+	assert.ErrorIs(t, err, attesta.ErrChallengeExpired)
+	_, err = f.svc.AuthKeyToken(ctx, old)
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "an expired challenge is consumed")
+}
+
+func TestChallengeBoundPerKey(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{MaxChallengesPerKey: 3})
+	k := testkeys.Key(t, attesta.X25519, 0)
+	now := time.Now()
+	attesta.SetNow(t, f.svc, func() time.Time { return now })
+	var tokens [][]byte
+	for range 3 {
+		tokens = append(tokens, f.challenge(t, k))
+	}
+	_, err := f.svc.AuthKeyRequest(ctx, k.Public().Pack(), f.app)
+	assert.ErrorIs(t, err, attesta.ErrTooManyChallenges)
+	// Another key is not affected.
+	f.challenge(t, testkeys.Key(t, attesta.X25519, 1))
+	// Using one frees a slot.
+	_, err = f.svc.AuthKeyToken(ctx, tokens[0])
+	require.NoError(t, err)
+	f.challenge(t, k)
+	// Expired ones do not count, and are collected.
+	now = now.Add(6 * time.Minute)
+	f.challenge(t, k)
+	n, err := f.svc.Collect(ctx)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 4)
+	_, err = f.svc.AuthKeyToken(ctx, tokens[1])
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "collected")
+}
+
+func TestPrivateKeyDisclosureBans(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{})
+	rsaKey := testkeys.Key(t, attesta.RSA2048, 2)
+	x := testkeys.Key(t, attesta.X25519, 2)
+	ml := testkeys.Key(t, attesta.MLKEM768X25519, 2)
+	der, err := rsaKey.MarshalPKCS8()
+	require.NoError(t, err)
+
+	// A key registered before its disclosure can no longer log in.
+	before := f.connect(t, x)
+	pending := f.challenge(t, x)
+
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		pub  *attesta.PublicKey
+	}{
+		{"packed private rsa", rsaKey.Pack(), rsaKey.Public()},
+		{"pkcs8 der rsa", der, rsaKey.Public()},
+		{"pem x25519", x.MarshalPEM(), x.Public()},
+		{"packed mlkem", ml.Pack(), ml.Public()},
+		{"openssh", testkeys.File(t, "rsa2048-openssh.pem"), nil},
+		{"pkcs1 pem", testkeys.File(t, "rsa2048-pkcs1.pem"), nil},
+		{"ed25519 openssh", testkeys.File(t, "ed25519-openssh.pem"), nil},
+		{"sec1", testkeys.File(t, "p256-sec1.pem"), nil},
+	} {
+		_, err := f.svc.AuthKeyRequest(ctx, tc.in, f.app)
+		assert.ErrorIs(t, err, attesta.ErrPrivateKeyDisclosed, tc.name)
+		if tc.pub != nil {
+			_, err = f.svc.AuthKeyRequest(ctx, tc.pub.Pack(), f.app)
+			assert.ErrorIs(t, err, attesta.ErrKeyBanned, tc.name)
+		}
+	}
+	_, err = f.svc.AuthKeyToken(ctx, pending)
+	assert.ErrorIs(t, err, attesta.ErrKeyBanned, "a challenge issued before the ban")
+	_, err = f.svc.Authenticate(ctx, before.Session)
+	assert.NoError(t, err, "sessions are not revoked by a ban (documented)")
+
+	// The ban survives a restart.
+	f.reopen(t)
+	for _, k := range []*attesta.PrivateKey{rsaKey, x, ml} {
+		_, err = f.svc.AuthKeyRequest(ctx, k.Public().Pack(), f.app)
+		assert.ErrorIs(t, err, attesta.ErrKeyBanned)
+	}
+}
+
+func TestAppTokens(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{})
+	k := testkeys.Key(t, attesta.X25519, 0).Public().Pack()
+
+	_, err := f.svc.CreateApp(ctx, "test")
+	assert.ErrorIs(t, err, attesta.ErrAppExists)
+	_, err = f.svc.CreateApp(ctx, "Bad Name")
+	assert.ErrorIs(t, err, attesta.ErrBadAppName)
+	other, err := f.svc.CreateApp(ctx, "other")
+	require.NoError(t, err)
+	assert.NoError(t, attesta.ParseAppToken(other))
+
+	for _, bad := range []string{"", "ata_", "nope", flip(f.app), "ats_" + f.app[4:]} {
+		_, err = f.svc.AuthKeyRequest(ctx, k, bad)
+		assert.ErrorIs(t, err, attesta.ErrBadAppToken, bad)
+	}
+	require.NoError(t, f.svc.RevokeApp(ctx, "test"))
+	_, err = f.svc.AuthKeyRequest(ctx, k, f.app)
+	assert.ErrorIs(t, err, attesta.ErrBadAppToken, "revoked")
+	_, err = f.svc.AuthKeyRequest(ctx, k, other)
+	assert.NoError(t, err)
+	assert.ErrorIs(t, f.svc.RevokeApp(ctx, "missing"), attesta.ErrAppNotFound)
+
+	f.reopen(t)
+	_, err = f.svc.AuthKeyRequest(ctx, k, f.app)
+	assert.ErrorIs(t, err, attesta.ErrBadAppToken, "revoked after restart")
+	apps, err := f.svc.Apps(ctx)
+	require.NoError(t, err)
+	require.Len(t, apps, 2)
+	assert.Equal(t, "other", apps[0].Name)
+	assert.True(t, apps[0].Active())
+	assert.False(t, apps[1].Active())
+}
+
+func TestSessions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{SessionTTL: time.Hour})
+	now := time.Now()
+	attesta.SetNow(t, f.svc, func() time.Time { return now })
+	res := f.connect(t, testkeys.Key(t, attesta.X25519, 0))
+	assert.Equal(t, now.Add(time.Hour), res.SessionExpiresAt)
+	assert.NoError(t, attesta.ParseSession(res.Session))
+
+	_, err := f.svc.Authenticate(ctx, res.Session)
+	require.NoError(t, err)
+	for _, bad := range []string{"", "ats_x", flip(res.Session), f.app} {
+		_, err := f.svc.Authenticate(ctx, bad)
+		assert.ErrorIs(t, err, attesta.ErrUnauthorized)
+	}
+	require.NoError(t, f.svc.Revoke(ctx, res.Session))
+	_, err = f.svc.Authenticate(ctx, res.Session)
+	assert.ErrorIs(t, err, attesta.ErrUnauthorized)
+	assert.ErrorIs(t, f.svc.Revoke(ctx, res.Session), attesta.ErrUnauthorized)
+
+	live := f.connect(t, testkeys.Key(t, attesta.X25519, 0))
+	now = now.Add(time.Hour)
+	_, err = f.svc.Authenticate(ctx, live.Session)
+	assert.ErrorIs(t, err, attesta.ErrUnauthorized, "expired")
+	n, err := f.svc.Collect(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+}
+
+// TestConcurrentRedemption submits one token 100 times at once: exactly
+// one submission wins, and concurrent first connects of one key make one
+// party.
+func TestConcurrentRedemption(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{MaxChallengesPerKey: 10})
+	k := testkeys.Key(t, attesta.X25519, 3)
+	token := f.challenge(t, k)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+	)
+	for range 100 {
+		wg.Go(func() {
+			_, err := f.svc.AuthKeyToken(ctx, token)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				wins++
+			} else if !errors.Is(err, attesta.ErrChallengeUnknown) {
+				t.Errorf("unexpected error %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, wins)
+
+	k2 := testkeys.Key(t, attesta.MLKEM768X25519, 3)
+	var tokens [][]byte
+	for range 8 {
+		tokens = append(tokens, f.challenge(t, k2))
+	}
+	parties := make(chan attesta.KeyToken, len(tokens))
+	for _, tok := range tokens {
+		wg.Go(func() {
+			res, err := f.svc.AuthKeyToken(ctx, tok)
+			if assert.NoError(t, err) {
+				parties <- res
+			}
+		})
+	}
+	wg.Wait()
+	close(parties)
+	news, ids := 0, map[attesta.PartyID]bool{}
+	for p := range parties {
+		ids[p.PartyID] = true
+		if p.IsNew {
+			news++
+		}
+	}
+	assert.Equal(t, 1, news)
+	assert.Len(t, ids, 1)
+}
+
+func TestNewConfig(t *testing.T) {
+	_, err := attesta.New(attesta.Config{})
+	assert.Error(t, err)
+}
+
+// flip changes one character in the middle of a token.
+func flip(s string) string {
+	b := []byte(s)
+	if b[10] == 'A' {
+		b[10] = 'B'
+	} else {
+		b[10] = 'A'
+	}
+	return string(b)
+}
