@@ -11,6 +11,3 @@ func SetNow(t testing.TB, s *Service, now func() time.Time) {
 	s.now = now
 	t.Cleanup(func() { s.now = old })
 }
-
-// DisclosedKey exposes the disclosure check to the external tests.
-var DisclosedKey = disclosedKey

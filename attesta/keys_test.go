@@ -185,20 +185,20 @@ func TestDisclosedKeyForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub, disclosed := attesta.DisclosedKey(tt.in)
+			pub, disclosed := attesta.DetectPrivateKey(tt.in)
 			assert.True(t, disclosed)
 			assert.Equal(t, tt.bannable, pub != nil)
 		})
 	}
 	for _, pub := range [][]byte{rsaKey.Public().Pack(), testkeys.File(t, "rsa2048-public.pem"), []byte("junk")} {
-		_, disclosed := attesta.DisclosedKey(pub)
+		_, disclosed := attesta.DetectPrivateKey(pub)
 		assert.False(t, disclosed)
 	}
 	// The banned id is the id of the key's packed public form.
-	pub, _ := attesta.DisclosedKey(testkeys.File(t, "rsa2048-openssh-encrypted.pem"))
-	pub2, _ := attesta.DisclosedKey(testkeys.File(t, "rsa2048-openssh.pem"))
+	pub, _ := attesta.DetectPrivateKey(testkeys.File(t, "rsa2048-openssh-encrypted.pem"))
+	pub2, _ := attesta.DetectPrivateKey(testkeys.File(t, "rsa2048-openssh.pem"))
 	assert.Equal(t, pub2.ID(), pub.ID())
-	pub3, _ := attesta.DisclosedKey(testkeys.File(t, "rsa2048-pkcs1.pem"))
+	pub3, _ := attesta.DetectPrivateKey(testkeys.File(t, "rsa2048-pkcs1.pem"))
 	assert.Equal(t, pub3.ID(), pub.ID())
 }
 

@@ -223,12 +223,12 @@ func vetPrivate(k *PrivateKey) error {
 	return err
 }
 
-// disclosedKey reports whether data is a private key in any form the server
+// DetectPrivateKey reports whether data is a private key in any form the server
 // recognises: the packed private form, PKCS#1, PKCS#8 or SEC 1 DER, PEM of
 // any private key type (including OpenSSH and encrypted PKCS#8), or an
 // OpenSSH key. It returns the public key to ban when the key is of a type
 // the protocol can name (RSA, X25519, ML-KEM-768+X25519), else nil.
-func disclosedKey(data []byte) (pub *PublicKey, disclosed bool) {
+func DetectPrivateKey(data []byte) (pub *PublicKey, disclosed bool) {
 	if len(data) > MaxKeyFileSize {
 		return nil, false
 	}

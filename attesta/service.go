@@ -94,7 +94,7 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 	}
 	pub, err := ParsePublicKey(key)
 	if err != nil {
-		if banned, disclosed := disclosedKey(key); disclosed {
+		if banned, disclosed := DetectPrivateKey(key); disclosed {
 			return KeyRequest{}, s.banDisclosed(ctx, banned, app.Name)
 		}
 		return KeyRequest{}, err

@@ -348,3 +348,5 @@ func flip(s string) string {
 	}
 	return string(b)
 }
+
+func openStore(dir string) (*pebblestore.Store, error) { return pebblestore.Open(dir) }

@@ -11,10 +11,12 @@
 // retry, and the WAL is ordered, so the synced redemption that consumes it
 // also makes it durable first.
 //
-// Pebble has no transactions, so read-check-write steps hold a striped lock
-// (by token hash, then by key id, always in that order) from the read to
-// the commit. Distinct keys use distinct stripes most of the time, so their
-// synced commits run concurrently and Pebble groups their fsyncs.
+// Pebble has no transactions, so read-check-write steps hold a lock on the
+// exact token hash or key id they decide about (never a stripe: two
+// unrelated connects must not wait for each other's fsync), from the read to
+// the commit; a redemption takes the token's lock, then, only to create a
+// party, the key's. Unrelated steps run concurrently and Pebble groups their
+// synced commits.
 //
 // # Layout
 //
@@ -56,8 +58,8 @@ var ErrLocked = errors.New("pebblestore: data directory is in use by another pro
 // Store is a Store over one Pebble directory.
 type Store struct {
 	db       *pebble.DB
-	tokenMu  [256]sync.Mutex
-	keyMu    [256]sync.Mutex
+	tokenMu  keyedMutex[attesta.Hash]
+	keyMu    keyedMutex[attesta.KeyID]
 	appMu    sync.Mutex
 	close    sync.Once
 	closeErr error
@@ -77,7 +79,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID]()}, nil
 }
 
 // Close flushes and closes the store. Closing twice is harmless.
@@ -291,9 +293,7 @@ func (s *Store) RevokeApp(ctx context.Context, name string, at time.Time) error 
 }
 
 func (s *Store) BanKey(ctx context.Context, id attesta.KeyID, at time.Time) error {
-	mu := &s.keyMu[id[0]]
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.keyMu.lock(id)()
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := set(b, key('b', id[:]), nanos(at)); err != nil {
@@ -311,9 +311,7 @@ func (s *Store) KeyBanned(ctx context.Context, id attesta.KeyID) (bool, error) {
 }
 
 func (s *Store) AddChallenge(ctx context.Context, c attesta.Challenge, max int, now time.Time) error {
-	mu := &s.keyMu[c.KeyID[0]]
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.keyMu.lock(c.KeyID)()
 	prefix := key('C', c.KeyID[:])
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -359,9 +357,7 @@ func deleteChallenge(b *pebble.Batch, h attesta.Hash, c challengeRec) error {
 }
 
 func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (attesta.Redeemed, error) {
-	tmu := &s.tokenMu[r.TokenHash[0]]
-	tmu.Lock()
-	defer tmu.Unlock()
+	defer s.tokenMu.lock(r.TokenHash)()
 	var c challengeRec
 	if err := s.get(key('c', r.TokenHash[:]), &c); errors.Is(err, attesta.ErrNotFound) {
 		return attesta.Redeemed{}, attesta.ErrChallengeUnknown
@@ -373,9 +369,6 @@ func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (atte
 		return attesta.Redeemed{}, fmt.Errorf("pebblestore: corrupt challenge record")
 	}
 	copy(kid[:], c.KeyID)
-	kmu := &s.keyMu[kid[0]]
-	kmu.Lock()
-	defer kmu.Unlock()
 
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -400,6 +393,12 @@ func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (atte
 		TokenHash: r.TokenHash, KeyID: kid, KeyType: attesta.KeyType(c.KeyType), App: c.App, ExpiresAt: fromNanos(c.Expires),
 	}}
 	pid, err := s.getRaw(key('k', kid[:]))
+	if errors.Is(err, attesta.ErrNotFound) {
+		// A new key: hold its lock to the commit, so that concurrent
+		// first connects of one key make one party; look again under it.
+		defer s.keyMu.lock(kid)()
+		pid, err = s.getRaw(key('k', kid[:]))
+	}
 	switch {
 	case err == nil && len(pid) == len(out.PartyID):
 		copy(out.PartyID[:], pid)
@@ -540,9 +539,7 @@ func (s *Store) collectSome(upper []byte, limit int, n *int) (done bool, err err
 }
 
 func (s *Store) collectChallenge(h attesta.Hash, xk []byte) error {
-	mu := &s.tokenMu[h[0]]
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.tokenMu.lock(h)()
 	b := s.db.NewBatch()
 	defer b.Close()
 	var c challengeRec
@@ -571,4 +568,41 @@ func (s *Store) collectSession(h attesta.Hash, xk []byte) error {
 		return err
 	}
 	return b.Commit(pebble.NoSync)
+}
+
+// keyedMutex is a lock per key value, made on demand and dropped when no
+// one holds or waits for it.
+type keyedMutex[K comparable] struct {
+	mu sync.Mutex
+	m  map[K]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func newKeyedMutex[K comparable]() keyedMutex[K] {
+	return keyedMutex[K]{m: make(map[K]*keyedEntry)}
+}
+
+// lock locks k and returns the function that unlocks it.
+func (km *keyedMutex[K]) lock(k K) (unlock func()) {
+	km.mu.Lock()
+	e := km.m[k]
+	if e == nil {
+		e = &keyedEntry{}
+		km.m[k] = e
+	}
+	e.refs++
+	km.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		km.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(km.m, k)
+		}
+		km.mu.Unlock()
+	}
 }
