@@ -49,6 +49,35 @@ var (
 	ErrBadAppName = errors.New("attesta: bad application name")
 	// ErrNotFound is what a Store returns for a missing record.
 	ErrNotFound = errors.New("attesta: not found")
+	// ErrIdentifierTaken: another party holds the identifier (or holds it
+	// in quarantine).
+	ErrIdentifierTaken = errors.New("attesta: identifier taken")
+	// ErrIdentifierNotFound: the party has no such identifier.
+	ErrIdentifierNotFound = errors.New("attesta: identifier not found")
+	// ErrTooManyIdentifiers: the party holds its maximum of that kind.
+	ErrTooManyIdentifiers = errors.New("attesta: too many identifiers")
+	// ErrCodeUnknown: no pending verification for that identifier.
+	ErrCodeUnknown = errors.New("attesta: no pending verification")
+	// ErrCodeExpired: the verification code expired; ask for a new one.
+	ErrCodeExpired = errors.New("attesta: verification code expired")
+	// ErrWrongCode: the code does not match; a few tries remain.
+	ErrWrongCode = errors.New("attesta: wrong verification code")
+	// ErrCodeTriesExhausted: too many wrong codes; the pending
+	// verification is void, ask for a new one.
+	ErrCodeTriesExhausted = errors.New("attesta: too many wrong codes")
+	// ErrNoNotifier: the server cannot send codes, so it cannot verify
+	// emails or phones.
+	ErrNoNotifier = errors.New("attesta: no notifier configured for codes")
+	// ErrVersionConflict: the registry changed since the version the
+	// client read; read it again and merge.
+	ErrVersionConflict = errors.New("attesta: registry version conflict")
+	// ErrKDFTooWeak: a registry block whose KDF is below the server's
+	// floors (also matches kdf.ErrBelowFloor through the wrapped error).
+	ErrKDFTooWeak = errors.New("attesta: registry kdf below the server's floors")
+	// ErrBadRegistry: a registry block that is not a well-formed block.
+	ErrBadRegistry = errors.New("attesta: malformed registry block")
+	// ErrRegistryTooLarge: a registry block over registry.MaxBlockSize.
+	ErrRegistryTooLarge = errors.New("attesta: registry block too large")
 	// ErrDecrypt: a challenge ciphertext could not be decrypted with the key
 	// (client side).
 	ErrDecrypt = errors.New("attesta: cannot decrypt challenge")

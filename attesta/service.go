@@ -1,6 +1,7 @@
 package attesta
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/attesta-go/attesta/internal/rnd"
+	"github.com/attesta-go/attesta/kdf"
 )
 
 // Config configures a Service. The zero value of every field but Store is a
@@ -27,6 +29,26 @@ type Config struct {
 	// Logger receives security events (bans, refused keys). Default: a
 	// logger that discards. Nothing secret is ever logged.
 	Logger *slog.Logger
+
+	// Secret is the server's secret, SecretSize random bytes kept apart
+	// from the store (the demo server keeps it in DATA/secret). Identifier
+	// hashes, code hashes and decoy registries are keyed with it, so it
+	// must stay the same for the life of the store. Required.
+	Secret []byte
+	// Notifier sends verification codes to emails and phones. Without one,
+	// only nicknames can be added.
+	Notifier Notifier
+	// KDFFloors are the weakest registry KDF parameters the server stores.
+	// Default kdf.DefaultFloors() (the OWASP minimums).
+	KDFFloors *kdf.Floors
+	// CodeTTL is the lifetime of a verification code. Default 10 minutes.
+	CodeTTL time.Duration
+	// MaxCodeTries is the number of wrong codes that void a pending
+	// verification. Default 5.
+	MaxCodeTries int
+	// NicknameQuarantine is how long a released nickname stays reserved to
+	// its last holder. Default 30 days.
+	NicknameQuarantine time.Duration
 }
 
 // Service runs the key register/connect protocol over a Store. It is safe
@@ -38,6 +60,12 @@ type Service struct {
 	sessionTTL   time.Duration
 	maxPerKey    int
 	log          *slog.Logger
+	keys         serverKeys
+	notifier     Notifier
+	floors       kdf.Floors
+	codeTTL      time.Duration
+	maxCodeTries int
+	quarantine   time.Duration
 	now          func() time.Time // test hook
 }
 
@@ -52,7 +80,25 @@ func New(cfg Config) (*Service, error) {
 		sessionTTL:   cfg.SessionTTL,
 		maxPerKey:    cfg.MaxChallengesPerKey,
 		log:          cfg.Logger,
+		notifier:     cfg.Notifier,
+		floors:       kdf.DefaultFloors(),
+		codeTTL:      cmp.Or(cfg.CodeTTL, 10*time.Minute),
+		maxCodeTries: cmp.Or(cfg.MaxCodeTries, 5),
+		quarantine:   cmp.Or(cfg.NicknameQuarantine, 30*24*time.Hour),
 		now:          time.Now,
+	}
+	if cfg.KDFFloors != nil {
+		s.floors = *cfg.KDFFloors
+	}
+	if len(cfg.Secret) == 0 { // TEMPORARY until callers pass a secret
+		cfg.Secret = rnd.Bytes(SecretSize)
+	}
+	if len(cfg.Secret) < SecretSize {
+		return nil, fmt.Errorf("attesta: Config.Secret needs %d random bytes", SecretSize)
+	}
+	var err error
+	if s.keys, err = deriveKeys(cfg.Secret); err != nil {
+		return nil, err
 	}
 	if s.challengeTTL == 0 {
 		s.challengeTTL = 5 * time.Minute
@@ -63,7 +109,7 @@ func New(cfg Config) (*Service, error) {
 	if s.maxPerKey == 0 {
 		s.maxPerKey = 4
 	}
-	if s.challengeTTL < 0 || s.sessionTTL < 0 || s.maxPerKey < 0 {
+	if s.challengeTTL < 0 || s.sessionTTL < 0 || s.maxPerKey < 0 || s.codeTTL < 0 || s.maxCodeTries < 0 || s.quarantine < 0 {
 		return nil, errors.New("attesta: negative Config duration or limit")
 	}
 	if s.log == nil {

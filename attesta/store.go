@@ -54,6 +54,62 @@ type Store interface {
 	// Collect deletes challenges and sessions that expired before now and
 	// returns how many records it removed.
 	Collect(ctx context.Context, now time.Time) (int, error)
+
+	// AddNickname makes the identifier hashing to h an active nickname of
+	// party: ErrIdentifierTaken if another party holds it or it is in
+	// another party's quarantine at now; ErrTooManyIdentifiers if party
+	// already has max nicknames. Adding a nickname the party holds is a
+	// no-op.
+	AddNickname(ctx context.Context, party PartyID, h Hash, hint string, max int, now time.Time) error
+	// StartVerification stores a pending email or phone for party, with the
+	// hash of its code, replacing any pending one for the same identifier
+	// (and resetting its tries); ErrTooManyIdentifiers if party already
+	// has max emails and phones, active and pending. ErrIdentifierTaken if
+	// party already holds it.
+	StartVerification(ctx context.Context, party PartyID, v Verification, max int) error
+	// ConfirmVerification checks code (the hash of the code entered)
+	// against party's pending identifier h at now, in one atomic step:
+	// ErrCodeUnknown if there is none; ErrCodeExpired (and the pending
+	// record is dropped) after its expiry; ErrWrongCode and one try more on
+	// a mismatch, ErrCodeTriesExhausted (dropped) at maxTries; on a match,
+	// ErrIdentifierTaken if another party holds h, else h becomes party's
+	// active identifier.
+	ConfirmVerification(ctx context.Context, party PartyID, h Hash, code Hash, maxTries int, now time.Time) error
+	// RemoveIdentifier removes party's identifier h (active or pending):
+	// a nickname stays reserved to party until quarantineUntil; an email
+	// or phone is free at once. ErrIdentifierNotFound if party has no such
+	// identifier.
+	RemoveIdentifier(ctx context.Context, party PartyID, h Hash, quarantineUntil time.Time) error
+	// Identifiers lists party's identifiers, active and pending.
+	Identifiers(ctx context.Context, party PartyID) ([]IdentifierInfo, error)
+	// PartyByIdentifier returns the party whose active identifier hashes
+	// to h.
+	PartyByIdentifier(ctx context.Context, h Hash) (PartyID, error)
+
+	// PutRegistry replaces party's registry block if its stored version is
+	// version (0: none stored), as one durable step, and returns the new
+	// version, version+1; ErrVersionConflict otherwise.
+	PutRegistry(ctx context.Context, party PartyID, block []byte, version uint64) (uint64, error)
+	// Registry returns party's registry block and its version.
+	Registry(ctx context.Context, party PartyID) ([]byte, uint64, error)
+}
+
+// Verification is a pending email or phone identifier.
+type Verification struct {
+	Hash     Hash // keyed hash of the identifier
+	Kind     IdentifierKind
+	Hint     string
+	CodeHash Hash
+	Expires  time.Time
+}
+
+// IdentifierInfo is what a party may see of its identifiers.
+type IdentifierInfo struct {
+	Kind  IdentifierKind
+	Hint  string
+	Added time.Time
+	// Pending is true for an email or phone whose code is not confirmed.
+	Pending bool
 }
 
 // App is an application allowed to run the challenge.

@@ -30,6 +30,10 @@
 //	'P' party id, key id   -> party key record
 //	's' session hash       -> session record
 //	'x' expiry, kind, hash -> nothing (expiry index, kind 'c' or 's')
+//	'i' identifier hash    -> identifier record (active or quarantined)
+//	'I' party id, id hash  -> nothing (a party's identifiers)
+//	'v' party id, id hash  -> pending verification record
+//	'r' party id           -> registry record (version, block)
 //
 // Times are Unix nanoseconds; the expiry index is big-endian so that a
 // range scan up to now finds exactly what has expired.
@@ -60,6 +64,8 @@ type Store struct {
 	db       *pebble.DB
 	tokenMu  keyedMutex[attesta.Hash]
 	keyMu    keyedMutex[attesta.KeyID]
+	partyMu  keyedMutex[attesta.PartyID]
+	identMu  keyedMutex[attesta.Hash]
 	appMu    sync.Mutex
 	close    sync.Once
 	closeErr error
@@ -79,7 +85,8 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, err
 	}
-	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID]()}, nil
+	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID](),
+		partyMu: newKeyedMutex[attesta.PartyID](), identMu: newKeyedMutex[attesta.Hash]()}, nil
 }
 
 // Close flushes and closes the store. Closing twice is harmless.
