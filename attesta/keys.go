@@ -243,14 +243,17 @@ func ParsePublicKey(packed []byte) (*PublicKey, error) {
 		if len(f) != 1 || len(f[0]) != x25519Size {
 			return nil, fmt.Errorf("%w: x25519 public key needs 32 bytes", ErrBadKey)
 		}
-		pk, err := ecdh.X25519().NewPublicKey(f[0])
+		pk, err := x25519Point(f[0])
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+			return nil, err
 		}
 		return newHPKEPublicKey(X25519Public, pk.Bytes(), func() (hpke.PublicKey, error) { return hpke.NewDHKEMPublicKey(pk) })
 	case MLKEM768X25519Public:
 		if len(f) != 1 || len(f[0]) != mlkem768x25519Pub {
 			return nil, fmt.Errorf("%w: mlkem768x25519 public key needs 1216 bytes", ErrBadKey)
+		}
+		if _, err := x25519Point(f[0][mlkem768x25519Pub-x25519Size:]); err != nil {
+			return nil, err
 		}
 		return newHPKEPublicKey(MLKEM768X25519Public, f[0], func() (hpke.PublicKey, error) { return hpke.MLKEM768X25519().NewPublicKey(f[0]) })
 	case RSAPrivate, X25519Private, MLKEM768X25519Private:
@@ -347,6 +350,23 @@ func decodePacked(packed []byte) (KeyType, [][]byte, error) {
 		fields[i] = b
 	}
 	return KeyType(code), fields, nil
+}
+
+// lowOrderProbe is a fixed X25519 scalar used only to test points.
+var lowOrderProbe, _ = ecdh.X25519().NewPrivateKey([]byte("attesta/v1 x25519 low-order test"))
+
+// x25519Point parses an X25519 public key and refuses the low-order points,
+// with which every shared secret is all zeros (RFC 7748 §6.1): encryption
+// to them fails, and the key could never answer a challenge anyway.
+func x25519Point(b []byte) (*ecdh.PublicKey, error) {
+	pk, err := ecdh.X25519().NewPublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+	}
+	if _, err := lowOrderProbe.ECDH(pk); err != nil {
+		return nil, fmt.Errorf("%w: x25519 low-order point", ErrBadKey)
+	}
+	return pk, nil
 }
 
 // magnitude checks an unsigned big-endian magnitude: not empty, no leading

@@ -154,7 +154,9 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 	token := rnd.Bytes(TokenSize)
 	ct, err := pub.EncryptToken(token)
 	if err != nil {
-		return KeyRequest{}, fmt.Errorf("attesta: encrypting challenge: %w", err)
+		// ParsePublicKey refuses every key known to make encryption fail;
+		// should one slip through, it is the key's fault, not the server's.
+		return KeyRequest{}, fmt.Errorf("%w: encrypting to the key: %v", ErrBadKey, err)
 	}
 	now := s.now()
 	c := Challenge{
@@ -229,7 +231,8 @@ func (s *Service) AuthKeyToken(ctx context.Context, token []byte) (KeyToken, err
 }
 
 // Authenticate returns the live session a bearer token names, or
-// ErrUnauthorized.
+// ErrUnauthorized. A session dies with its key (banned after a disclosure)
+// and with its application (revoked), not only at its expiry.
 func (s *Service) Authenticate(ctx context.Context, session string) (Session, error) {
 	h, ok := parseBearer(SessionPrefix, session)
 	if !ok {
@@ -238,8 +241,20 @@ func (s *Service) Authenticate(ctx context.Context, session string) (Session, er
 	sess, err := s.store.Session(ctx, h)
 	if errors.Is(err, ErrNotFound) || err == nil && !s.now().Before(sess.ExpiresAt) {
 		return Session{}, ErrUnauthorized
+	} else if err != nil {
+		return Session{}, err
 	}
-	return sess, err
+	if banned, err := s.store.KeyBanned(ctx, sess.KeyID); err != nil {
+		return Session{}, err
+	} else if banned {
+		return Session{}, ErrUnauthorized
+	}
+	if app, err := s.store.App(ctx, sess.App); err != nil && !errors.Is(err, ErrNotFound) {
+		return Session{}, err
+	} else if err != nil || !app.Active() {
+		return Session{}, ErrUnauthorized
+	}
+	return sess, nil
 }
 
 // Revoke ends a session. Revoking an unknown session is ErrUnauthorized.

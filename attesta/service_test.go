@@ -204,7 +204,7 @@ func TestPrivateKeyDisclosureBans(t *testing.T) {
 	_, err = f.svc.AuthKeyToken(ctx, pending)
 	assert.ErrorIs(t, err, attesta.ErrKeyBanned, "a challenge issued before the ban")
 	_, err = f.svc.Authenticate(ctx, before.Session)
-	assert.NoError(t, err, "sessions are not revoked by a ban (documented)")
+	assert.ErrorIs(t, err, attesta.ErrUnauthorized, "a session dies with its key")
 
 	// The ban survives a restart.
 	f.reopen(t)
@@ -231,7 +231,10 @@ func TestAppTokens(t *testing.T) {
 		_, err = f.svc.AuthKeyRequest(ctx, k, bad)
 		assert.ErrorIs(t, err, attesta.ErrBadAppToken, bad)
 	}
+	sess := f.connect(t, testkeys.Key(t, attesta.X25519, 1)).Session
 	require.NoError(t, f.svc.RevokeApp(ctx, "test"))
+	_, err = f.svc.Authenticate(ctx, sess)
+	assert.ErrorIs(t, err, attesta.ErrUnauthorized, "a session dies with its app")
 	_, err = f.svc.AuthKeyRequest(ctx, k, f.app)
 	assert.ErrorIs(t, err, attesta.ErrBadAppToken, "revoked")
 	_, err = f.svc.AuthKeyRequest(ctx, k, other)

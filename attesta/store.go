@@ -19,6 +19,8 @@ type Store interface {
 	CreateApp(ctx context.Context, app App) error
 	// AppByToken finds the application whose token hashes to h.
 	AppByToken(ctx context.Context, h Hash) (App, error)
+	// App returns the named application.
+	App(ctx context.Context, name string) (App, error)
 	// Apps lists every application, revoked ones included, by name.
 	Apps(ctx context.Context) ([]App, error)
 	// RevokeApp marks the named application revoked; ErrAppNotFound.

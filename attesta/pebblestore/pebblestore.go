@@ -254,6 +254,8 @@ func (s *Store) app(name string) (attesta.App, error) {
 	return a, nil
 }
 
+func (s *Store) App(ctx context.Context, name string) (attesta.App, error) { return s.app(name) }
+
 func (s *Store) AppByToken(ctx context.Context, h attesta.Hash) (attesta.App, error) {
 	name, err := s.getRaw(key('A', h[:]))
 	if err != nil {
