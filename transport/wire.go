@@ -4,8 +4,9 @@ import "time"
 
 // Wire types: the bodies of every endpoint, shared by the handlers and the
 // Client. In JSON, []byte fields are unpadded base64url strings (see B64);
-// in CBOR they are byte strings. Times are RFC 3339 in JSON and CBOR
-// tag-0 text (also RFC 3339) in CBOR.
+// in CBOR they are byte strings. Times are RFC 3339 strings (UTC) in JSON
+// and untagged integers of Unix seconds in CBOR, as internal/cborx's core
+// deterministic configuration encodes them (it forbids tags).
 
 // AuthKeyRequestBody is the body of POST /v1/auth_key_request.
 type AuthKeyRequestBody struct {

@@ -1,0 +1,132 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/attesta-go/attesta/attesta"
+)
+
+// Errors of the HTTP layer itself, beside the attesta sentinels. A Client
+// returns them as a *Problem that matches them with errors.Is.
+var (
+	// ErrBadRequest: the body is not one well-formed value of the
+	// endpoint's type (bad JSON or CBOR, bad base64url, unknown, duplicate
+	// or missing fields, trailing data).
+	ErrBadRequest = errors.New("transport: bad request")
+	// ErrUnsupportedMediaType: the request's Content-Type is neither
+	// application/json nor application/cbor.
+	ErrUnsupportedMediaType = errors.New("transport: unsupported media type")
+	// ErrTooLarge: the request body is over HandlerConfig.MaxBodyBytes.
+	ErrTooLarge = errors.New("transport: request body too large")
+	// ErrRateLimited: the client address is over its rate on this
+	// endpoint; Problem.RetryAfter says when to try again.
+	ErrRateLimited = errors.New("transport: rate limited")
+	// ErrMethodNotAllowed: the path exists but not with this method.
+	ErrMethodNotAllowed = errors.New("transport: method not allowed")
+	// ErrNotFound: no endpoint has this path.
+	ErrNotFound = errors.New("transport: not found")
+	// ErrInternal: the server failed; the details are in its log only.
+	ErrInternal = errors.New("transport: internal server error")
+)
+
+// problemRow is one line of the error table.
+type problemRow struct {
+	err    error
+	status int
+	code   string
+	title  string
+}
+
+// problems is the one table between errors and answers. The handler picks
+// the first row whose error matches with errors.Is, so a narrow sentinel
+// comes before the broad one it also matches (ErrEvenModulus is also
+// ErrBadKey). The Client reads it backwards, from code to sentinel.
+//
+// Titles are fixed texts: an answer never carries the input, an expected
+// value or the text of an internal error.
+var problems = []problemRow{
+	{attesta.ErrEvenModulus, http.StatusBadRequest, "key_even_modulus", "RSA modulus is even"},
+	{attesta.ErrBadExponent, http.StatusBadRequest, "key_bad_exponent", "RSA public exponent is not 65537"},
+	{attesta.ErrBadKey, http.StatusBadRequest, "bad_key", "Malformed key"},
+	{attesta.ErrUnsupportedKey, http.StatusBadRequest, "unsupported_key", "Unsupported key type"},
+	{attesta.ErrKeyTooSmall, http.StatusBadRequest, "key_too_small", "RSA key too small"},
+	{attesta.ErrKeyTooLarge, http.StatusBadRequest, "key_too_large", "RSA key too large"},
+	{attesta.ErrPrivateKeyDisclosed, http.StatusBadRequest, "private_key_disclosed", "Private key disclosed"},
+	{attesta.ErrKeyBanned, http.StatusForbidden, "key_banned", "Key is banned"},
+	{attesta.ErrBadAppToken, http.StatusUnauthorized, "bad_app_token", "Bad application token"},
+	{attesta.ErrChallengeUnknown, http.StatusBadRequest, "challenge_unknown", "Unknown or used challenge token"},
+	{attesta.ErrChallengeExpired, http.StatusGone, "challenge_expired", "Challenge expired"},
+	{attesta.ErrTooManyChallenges, http.StatusTooManyRequests, "too_many_challenges", "Too many pending challenges for this key"},
+	{attesta.ErrUnauthorized, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	{ErrBadRequest, http.StatusBadRequest, "bad_request", "Bad request"},
+	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type"},
+	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large", "Request body too large"},
+	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited", "Too many requests"},
+	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
+	{ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{ErrInternal, http.StatusInternalServerError, "internal", "Internal server error"},
+}
+
+// rowOf returns the row of the first sentinel err matches, or nil.
+func rowOf(err error) *problemRow {
+	for i := range problems {
+		if errors.Is(err, problems[i].err) {
+			return &problems[i]
+		}
+	}
+	return nil
+}
+
+// rowByCode returns the row of a code, or nil.
+func rowByCode(code string) *problemRow {
+	for i := range problems {
+		if problems[i].code == code {
+			return &problems[i]
+		}
+	}
+	return nil
+}
+
+// Error describes the problem. Its text comes from the server.
+func (p *Problem) Error() string {
+	if p.Code == "" {
+		return fmt.Sprintf("transport: server answered %d %s", p.Status, p.Title)
+	}
+	return fmt.Sprintf("transport: server answered %d %s: %s", p.Status, p.Code, p.Title)
+}
+
+// Is reports whether the sentinel p's Code stands for matches target, so
+// that errors.Is(err, attesta.ErrKeyBanned) works on the client side as on
+// the server side (and a key_even_modulus problem is also
+// attesta.ErrBadKey). A problem with an unknown code matches nothing.
+func (p *Problem) Is(target error) bool {
+	row := rowByCode(p.Code)
+	return row != nil && errors.Is(row.err, target)
+}
+
+// requestError is an error of the HTTP layer with a fixed detail text for
+// the answer (never derived from the input).
+type requestError struct {
+	err    error // a sentinel of the table
+	detail string
+}
+
+func (e *requestError) Error() string { return e.err.Error() + ": " + e.detail }
+func (e *requestError) Unwrap() error { return e.err }
+
+func badRequest(detail string) error { return &requestError{err: ErrBadRequest, detail: detail} }
+
+// rateLimitError carries the wait before the next allowed request.
+type rateLimitError struct{ retryAfter time.Duration }
+
+func (e *rateLimitError) Error() string { return ErrRateLimited.Error() }
+func (e *rateLimitError) Unwrap() error { return ErrRateLimited }
+
+// methodError carries the Allow header of a 405 answer.
+type methodError struct{ allow string }
+
+func (e *methodError) Error() string { return ErrMethodNotAllowed.Error() }
+func (e *methodError) Unwrap() error { return ErrMethodNotAllowed }

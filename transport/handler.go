@@ -1,0 +1,346 @@
+package transport
+
+import (
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/attesta-go/attesta/attesta"
+)
+
+// HandlerConfig configures a Handler. The zero value of every field is a
+// safe default.
+type HandlerConfig struct {
+	// MaxBodyBytes bounds a request body; a larger one is answered 413
+	// too_large. Default 64 KiB: room for the largest key file the
+	// server's disclosure check reads (attesta.MaxKeyFileSize) in
+	// base64url.
+	MaxBodyBytes int64
+	// RatePerSecond and RateBurst shape the token bucket each client
+	// address has on each challenge endpoint (auth_key_request and
+	// auth_key_token, counted apart): RateBurst requests at once, then
+	// RatePerSecond a second. Defaults 20 and 40.
+	RatePerSecond float64
+	RateBurst     int
+	// MaxTrackedAddresses bounds how many client addresses each
+	// endpoint's bucket table holds, at about 130 bytes each. Default
+	// 65536 (about 16 MiB for both tables at worst).
+	MaxTrackedAddresses int
+	// TrustForwardedFor takes the client address from the last entry of
+	// X-Forwarded-For instead of the connection's address. Set it only
+	// behind one reverse proxy that appends that header: without such a
+	// proxy every client could name its own address and escape the rate
+	// limit.
+	TrustForwardedFor bool
+	// Logger receives one debug record per request (method, path,
+	// status, duration, code) and internal errors at error level. Bodies,
+	// tokens, sessions and keys are never logged. Default: discard.
+	Logger *slog.Logger
+}
+
+// Handler serves the Attesta HTTP API over an attesta.Service. It is safe
+// for concurrent use.
+type Handler struct {
+	svc          *attesta.Service
+	maxBody      int64
+	trustXFF     bool
+	log          *slog.Logger
+	requestLimit *limiter
+	tokenLimit   *limiter
+	mux          *http.ServeMux
+}
+
+// NewHandler checks cfg and returns a Handler for svc.
+func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
+	if svc == nil {
+		return nil, errors.New("transport: NewHandler needs a Service")
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond = 20
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = 40
+	}
+	if cfg.MaxTrackedAddresses == 0 {
+		cfg.MaxTrackedAddresses = 1 << 16
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.RateBurst < 0 || cfg.MaxTrackedAddresses < 0 ||
+		!(cfg.RatePerSecond > 0) || math.IsInf(cfg.RatePerSecond, 0) {
+		return nil, errors.New("transport: negative or invalid HandlerConfig limit")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		svc:          svc,
+		maxBody:      cfg.MaxBodyBytes,
+		trustXFF:     cfg.TrustForwardedFor,
+		log:          cfg.Logger,
+		requestLimit: newLimiter(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxTrackedAddresses),
+		tokenLimit:   newLimiter(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxTrackedAddresses),
+		mux:          http.NewServeMux(),
+	}
+	h.Register(h.mux)
+	h.mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
+	return h, nil
+}
+
+// endpoint is one route of the API.
+type endpoint struct {
+	method string
+	path   string
+	limit  *limiter
+	serve  func(w http.ResponseWriter, r *http.Request) error
+}
+
+func (h *Handler) endpoints() []endpoint {
+	return []endpoint{
+		{http.MethodPost, "/v1/auth_key_request", h.requestLimit, h.authKeyRequest},
+		{http.MethodPost, "/v1/auth_key_token", h.tokenLimit, h.authKeyToken},
+		{http.MethodGet, "/v1/party", nil, h.party},
+		{http.MethodPost, "/v1/logout", nil, h.logout},
+		{http.MethodGet, "/healthz", nil, h.health},
+	}
+}
+
+// Register mounts the API's routes on mux with method patterns, and for
+// each path a fallback that answers any other method 405
+// method_not_allowed as problem+json. Call it once per mux. A path mux
+// does not know is answered by mux itself (ServeHTTP answers it 404
+// not_found as problem+json).
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, e := range h.endpoints() {
+		mux.Handle(e.method+" "+e.path, h.wrap(e.limit, e.serve))
+		allow := e.method
+		if e.method == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		mux.Handle(e.path, h.wrap(nil, func(http.ResponseWriter, *http.Request) error {
+			return &methodError{allow: allow}
+		}))
+	}
+}
+
+// ServeHTTP serves the API on a mux of its own, where an unknown path is
+// 404 not_found as problem+json.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// statusWriter records the status of the answer, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap turns a handler that returns an error into an http.Handler: rate
+// limit first (the cheapest refusal), then the handler, then the error as a
+// problem, then one debug log record.
+func (h *Handler) wrap(lim *limiter, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		// Answers carry sessions and one-time ciphertexts: no cache may
+		// keep them.
+		sw.Header().Set("Cache-Control", "no-store")
+		sw.Header().Set("X-Content-Type-Options", "nosniff")
+		var err error
+		if lim != nil {
+			if ok, wait := lim.allow(clientAddr(r, h.trustXFF), start); !ok {
+				err = &rateLimitError{retryAfter: wait}
+			}
+		}
+		if err == nil {
+			err = serve(sw, r)
+		}
+		code := ""
+		if err != nil {
+			code = h.fail(sw, r, err)
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("code", code))
+	})
+}
+
+// fail answers err as a problem and returns its code. An error outside the
+// table is logged and answered 500 internal, without its text.
+func (h *Handler) fail(w *statusWriter, r *http.Request, err error) string {
+	row := rowOf(err)
+	if row == nil {
+		if r.Context().Err() != nil {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "request canceled", slog.String("path", r.URL.Path), slog.Any("err", err))
+		} else {
+			h.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		}
+		row = rowOf(ErrInternal)
+	}
+	if w.status != 0 {
+		return row.code // the answer has begun; nothing more can be said
+	}
+	var detail string
+	if re := (*requestError)(nil); errors.As(err, &re) {
+		detail = re.detail
+	}
+	switch hd := w.Header(); row.err {
+	case ErrRateLimited:
+		var rl *rateLimitError
+		secs := int64(1)
+		if errors.As(err, &rl) {
+			secs = max(1, int64(math.Ceil(rl.retryAfter.Seconds())))
+		}
+		hd.Set("Retry-After", strconv.FormatInt(secs, 10))
+	case ErrMethodNotAllowed:
+		if me := (*methodError)(nil); errors.As(err, &me) {
+			hd.Set("Allow", me.allow)
+		}
+	case attesta.ErrUnauthorized:
+		// RFC 6750 §3: say which scheme, and whether a token was
+		// presented and refused.
+		if r.Header.Get("Authorization") == "" {
+			hd.Set("WWW-Authenticate", `Bearer realm="attesta"`)
+		} else {
+			hd.Set("WWW-Authenticate", `Bearer realm="attesta", error="invalid_token"`)
+		}
+	}
+	writeProblem(w, row, detail)
+	return row.code
+}
+
+// decode reads the body of r into v by its Content-Type and returns the
+// format, the default for the answer.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) (format, error) {
+	f, err := requestFormat(r)
+	if err != nil {
+		return 0, err
+	}
+	if sw, ok := w.(*statusWriter); ok {
+		w = sw.ResponseWriter // MaxBytesReader tells the server to close the connection through it
+	}
+	body, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return 0, err
+	}
+	return f, decodeBody(f, body, v)
+}
+
+// render answers v in the format Accept asks for, def by default.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, def format, v any) error {
+	w.Header().Add("Vary", "Accept")
+	return render(w, responseFormat(r, def), http.StatusOK, v)
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header
+// (RFC 6750 §2.1; the scheme is case-insensitive), or "" if there is none.
+func bearer(r *http.Request) string {
+	vs := r.Header.Values("Authorization")
+	if len(vs) != 1 {
+		return ""
+	}
+	scheme, token, ok := strings.Cut(vs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimLeft(token, " ")
+}
+
+func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
+	var body AuthKeyRequestBody
+	f, err := h.decode(w, r, &body)
+	if err != nil {
+		return err
+	}
+	res, err := h.svc.AuthKeyRequest(r.Context(), body.Key, body.AppToken)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: res.ExpiresAt.UTC()})
+}
+
+func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
+	var body AuthKeyTokenBody
+	f, err := h.decode(w, r, &body)
+	if err != nil {
+		return err
+	}
+	res, err := h.svc.AuthKeyToken(r.Context(), body.Token)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, f, AuthKeyTokenResponse{
+		IsNew:            res.IsNew,
+		PartyID:          res.PartyID.String(),
+		Session:          res.Session,
+		SessionExpiresAt: res.SessionExpiresAt.UTC(),
+	})
+}
+
+func (h *Handler) party(w http.ResponseWriter, r *http.Request) error {
+	token := bearer(r)
+	if token == "" {
+		return attesta.ErrUnauthorized
+	}
+	sess, err := h.svc.Authenticate(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.Party(r.Context(), sess.PartyID)
+	if err != nil {
+		return err
+	}
+	res := PartyResponse{PartyID: p.ID.String(), Created: p.Created.UTC(), Keys: make([]PartyKey, 0, len(p.Keys))}
+	for _, k := range p.Keys {
+		res.Keys = append(res.Keys, PartyKey{KeyID: k.ID.String(), Type: k.Type.String(), Added: k.Added.UTC()})
+	}
+	return h.render(w, r, formatJSON, res)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	token := bearer(r)
+	if token == "" {
+		return attesta.ErrUnauthorized
+	}
+	var one [1]byte
+	if n, _ := r.Body.Read(one[:]); n > 0 {
+		return badRequest("logout takes no body")
+	}
+	if err := h.svc.Revoke(r.Context(), token); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// healthResponse answers GET /healthz.
+type healthResponse struct {
+	Status string `json:"status" cbor:"status"`
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, formatJSON, healthResponse{Status: "ok"})
+}
