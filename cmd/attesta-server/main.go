@@ -1,0 +1,133 @@
+// Command attesta-server is Attesta's demo server: the key register/connect
+// protocol over HTTP, on an embedded Pebble store in one directory.
+//
+//	attesta-server [-data DIR] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
+//	attesta-server app create|list|revoke [-data DIR] [NAME]
+//
+// On first start with an empty data directory it creates an application
+// named "demo", prints its token on stdout and writes it to
+// DIR/demo-app-token (mode 0600). The app subcommands work on the data
+// directory while no server holds it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `Usage:
+  attesta-server [flags]                 run the server
+  attesta-server app create [-data DIR] NAME
+                                         create an application, print its token
+  attesta-server app list [-data DIR]    list the applications
+  attesta-server app revoke [-data DIR] NAME
+                                         revoke an application's token
+
+The app commands open the data directory themselves, so they work only
+while no server runs on it.
+
+On first start with an empty data directory the server creates an
+application named "demo", prints its token on stdout and writes it to
+DIR/demo-app-token (mode 0600). The token is shown once: the server keeps
+only its hash.
+
+Server flags:
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole command; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("attesta-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := serverConfig{}
+	fs.StringVar(&cfg.dataDir, "data", "./attesta-data", "the data directory `DIR`: the Pebble store, and demo-app-token")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8700", "listen on `HOST:PORT`")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log `format` on stderr: text or json")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage(err)
+	}
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "attesta-server: %v\n", err)
+		return 2
+	}
+
+	switch rest := fs.Args(); {
+	case len(rest) == 0:
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := serve(ctx, stop, cfg, stdout, logger); err != nil {
+			logger.Error("attesta-server failed", "err", err)
+			return 1
+		}
+		logger.Info("attesta-server stopped")
+		return 0
+	case rest[0] == "app":
+		return appCommand(context.Background(), cfg.dataDir, rest[1:], stdout, stderr)
+	case rest[0] == "help":
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	default:
+		fmt.Fprintf(stderr, "attesta-server: unknown command %q (see attesta-server -h)\n", rest[0])
+		return 2
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad -log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad -log-format %q: want text or json", format)
+}
+
+// parseInterleaved parses fs from args and returns the positional
+// arguments, letting flags come after them too ("app create NAME -data D").
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// exitUsage is the exit status for a flag parsing error: 0 for -h, else 2
+// (the flag package has already printed the message and the usage).
+func exitUsage(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}

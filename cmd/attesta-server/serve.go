@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/transport"
+)
+
+type serverConfig struct {
+	dataDir         string
+	addr            string
+	shutdownTimeout time.Duration
+}
+
+// HTTP server limits. The handlers bound bodies themselves; these bound
+// what a slow or idle client can hold.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+	collectInterval   = time.Minute
+)
+
+// serve runs the server until ctx is done, then shuts it down: stop taking
+// connections, wait up to cfg.shutdownTimeout for requests in flight, stop
+// the collector, close the store. stopSignals is called when the shutdown
+// starts, so that a second SIGINT kills the process at once.
+func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.Writer, log *slog.Logger) (err error) {
+	store, err := openStore(cfg.dataDir, true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the store: %w", cerr)
+		}
+	}()
+	svc, err := attesta.New(attesta.Config{Store: store, Logger: log})
+	if err != nil {
+		return err
+	}
+	h, err := transport.NewHandler(svc, transport.HandlerConfig{Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := ensureDemoApp(ctx, svc, cfg.dataDir, stdout, log); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h, // the API, and problem+json 404s for other paths
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	collectCtx, stopCollect := context.WithCancel(context.WithoutCancel(ctx))
+	var collector sync.WaitGroup
+	collector.Go(func() { svc.CollectEvery(collectCtx, collectInterval) })
+	defer func() {
+		stopCollect()
+		collector.Wait() // a Collect in progress finishes before the store closes
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("attesta-server listening", "addr", ln.Addr().String(), "data", cfg.dataDir)
+
+	select {
+	case err := <-served:
+		return err // Serve failed on its own
+	case <-ctx.Done():
+	}
+	stopSignals()
+	log.Info("shutting down", "timeout", cfg.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		log.Warn("requests still in flight at the shutdown timeout were cut", "err", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
