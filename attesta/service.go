@@ -49,6 +49,10 @@ type Config struct {
 	// NicknameQuarantine is how long a released nickname stays reserved to
 	// its last holder. Default 30 days.
 	NicknameQuarantine time.Duration
+
+	// Now is the clock. Default time.Now; set it only in tests and
+	// simulations (the published vectors run on a fixed clock).
+	Now func() time.Time
 }
 
 // Service runs the key register/connect protocol over a Store. It is safe
@@ -85,7 +89,10 @@ func New(cfg Config) (*Service, error) {
 		codeTTL:      cmp.Or(cfg.CodeTTL, 10*time.Minute),
 		maxCodeTries: cmp.Or(cfg.MaxCodeTries, 5),
 		quarantine:   cmp.Or(cfg.NicknameQuarantine, 30*24*time.Hour),
-		now:          time.Now,
+		now:          cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if cfg.KDFFloors != nil {
 		s.floors = *cfg.KDFFloors
