@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/attesta-go/attesta/internal/cborx"
 
 	"github.com/attesta-go/attesta/internal/rnd"
 )
@@ -223,33 +223,6 @@ func (p Params) validate() error {
 	return nil
 }
 
-var encMode = func() cbor.EncMode {
-	em, err := cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err)
-	}
-	return em
-}()
-
-// decMode refuses everything parameters never contain. Decoding alone is
-// not enough to reject non-canonical input: Parse also re-encodes.
-var decMode = func() cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  16,
-		MaxMapPairs:       16,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	return dm
-}()
-
 // Bytes returns the canonical CBOR encoding of p, or nil for the zero
 // Params.
 func (p Params) Bytes() []byte {
@@ -275,7 +248,7 @@ func (p Params) MarshalCBOR() ([]byte, error) {
 	case PBKDF2SHA256:
 		v = []any{uint64(p.alg), p.salt, uint64(p.iterations)}
 	}
-	return encMode.Marshal(v)
+	return cborx.Marshal(v)
 }
 
 // UnmarshalCBOR implements cbor.Unmarshaler with the rules of Parse. On
@@ -305,19 +278,16 @@ func parse(b []byte) (Params, error) {
 	if len(b) > maxEncodedSize {
 		return Params{}, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
-	var items []cbor.RawMessage
-	if len(b) == 0 || b[0]>>5 != 4 { // major type 4: array
-		return Params{}, fmt.Errorf("%w: not an array", ErrMalformed)
-	}
-	if err := decMode.Unmarshal(b, &items); err != nil {
+	items, err := cborx.Array(b)
+	if err != nil {
 		return Params{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if len(items) == 0 {
 		return Params{}, fmt.Errorf("%w: empty array", ErrMalformed)
 	}
-	code, err := decodeUint(items[0])
+	code, err := cborx.Uint(items[0])
 	if err != nil {
-		return Params{}, err
+		return Params{}, fmt.Errorf("%w: type code: %v", ErrMalformed, err)
 	}
 	var p Params
 	var want int
@@ -333,13 +303,13 @@ func parse(b []byte) (Params, error) {
 	if len(items) != want {
 		return Params{}, fmt.Errorf("%w: %v takes %d elements, not %d", ErrMalformed, p.alg, want, len(items))
 	}
-	if p.salt, err = decodeBytes(items[1]); err != nil {
-		return Params{}, err
+	if p.salt, err = cborx.ByteString(items[1]); err != nil {
+		return Params{}, fmt.Errorf("%w: salt: %v", ErrMalformed, err)
 	}
 	costs := make([]uint64, len(items)-2)
 	for i := range costs {
-		if costs[i], err = decodeUint(items[i+2]); err != nil {
-			return Params{}, err
+		if costs[i], err = cborx.Uint(items[i+2]); err != nil {
+			return Params{}, fmt.Errorf("%w: cost: %v", ErrMalformed, err)
 		}
 	}
 	switch p.alg {
@@ -369,29 +339,4 @@ func parse(b []byte) (Params, error) {
 		return Params{}, fmt.Errorf("%w: not in canonical encoding", ErrMalformed)
 	}
 	return p, nil
-}
-
-// decodeUint decodes an unsigned integer, refusing every other CBOR type
-// (null included, which the decoder would otherwise turn into zero).
-func decodeUint(raw cbor.RawMessage) (uint64, error) {
-	if len(raw) == 0 || raw[0]>>5 != 0 {
-		return 0, fmt.Errorf("%w: expected an unsigned integer", ErrMalformed)
-	}
-	var v uint64
-	if err := decMode.Unmarshal(raw, &v); err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return v, nil
-}
-
-// decodeBytes decodes a byte string, refusing every other CBOR type.
-func decodeBytes(raw cbor.RawMessage) ([]byte, error) {
-	if len(raw) == 0 || raw[0]>>5 != 2 {
-		return nil, fmt.Errorf("%w: expected a byte string", ErrMalformed)
-	}
-	var v []byte
-	if err := decMode.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return append([]byte(nil), v...), nil
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/chacha20"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/attesta-go/attesta/internal/cborx"
 	"github.com/attesta-go/attesta/kdf"
 )
 
@@ -45,7 +46,7 @@ func Decoy(seed []byte) ([]byte, error) {
 	nonce, ct := buf[:chacha20poly1305.NonceSizeX], buf[chacha20poly1305.NonceSizeX:]
 
 	// kdf.Default() would draw a random salt; write its encoding with ours.
-	kdfBytes, err := encMode.Marshal([]any{uint64(kdf.Argon2id), salt,
+	kdfBytes, err := cborx.Marshal([]any{uint64(kdf.Argon2id), salt,
 		uint64(kdf.DefaultMemoryKiB), uint64(kdf.DefaultTime), uint64(kdf.DefaultThreads)})
 	if err != nil {
 		return nil, err

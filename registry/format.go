@@ -7,41 +7,9 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/attesta-go/attesta/internal/cborx"
 	"github.com/attesta-go/attesta/kdf"
 )
-
-var encMode = func() cbor.EncMode {
-	opts := cbor.CoreDetEncOptions()
-	// A nil byte string is an empty one, never null, so that it has one
-	// encoding.
-	opts.NilContainers = cbor.NilContainerAsEmpty
-	em, err := opts.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	return em
-}()
-
-// envelopeDecMode decodes the block's two arrays. Decoding alone does not
-// make input canonical: parseBlock also re-encodes.
-var envelopeDecMode = newDecMode(16)
-
-func newDecMode(maxElements int) cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  maxElements,
-		MaxMapPairs:       maxElements,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	return dm
-}
 
 // block is a parsed block.
 type block struct {
@@ -52,7 +20,7 @@ type block struct {
 }
 
 func encodeHeader(kdfParams []byte, nonce []byte) []byte {
-	b, err := encMode.Marshal([]any{uint64(Version), cbor.RawMessage(kdfParams), uint64(aeadXChaCha20Poly1305), nonce})
+	b, err := cborx.Marshal([]any{uint64(Version), cbor.RawMessage(kdfParams), uint64(aeadXChaCha20Poly1305), nonce})
 	if err != nil {
 		panic("registry: encoding header: " + err.Error())
 	}
@@ -60,7 +28,7 @@ func encodeHeader(kdfParams []byte, nonce []byte) []byte {
 }
 
 func encodeBlock(header, ct []byte) []byte {
-	b, err := encMode.Marshal([]any{cbor.RawMessage(header), ct})
+	b, err := cborx.Marshal([]any{cbor.RawMessage(header), ct})
 	if err != nil {
 		panic("registry: encoding block: " + err.Error())
 	}
@@ -151,36 +119,24 @@ func parseBlock(in []byte) (*block, error) {
 }
 
 func decodeArray(raw []byte) ([]cbor.RawMessage, error) {
-	if len(raw) == 0 || raw[0]>>5 != 4 {
-		return nil, fmt.Errorf("%w: expected an array", ErrMalformed)
-	}
-	var v []cbor.RawMessage
-	if err := envelopeDecMode.Unmarshal(raw, &v); err != nil {
+	v, err := cborx.Array(raw)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return v, nil
 }
 
-// decodeUint decodes an unsigned integer, refusing every other CBOR type
-// (null included, which the decoder would otherwise turn into zero).
-func decodeUint(raw cbor.RawMessage) (uint64, error) {
-	if len(raw) == 0 || raw[0]>>5 != 0 {
-		return 0, fmt.Errorf("%w: expected an unsigned integer", ErrMalformed)
-	}
-	var v uint64
-	if err := envelopeDecMode.Unmarshal(raw, &v); err != nil {
+func decodeUint(raw []byte) (uint64, error) {
+	v, err := cborx.Uint(raw)
+	if err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return v, nil
 }
 
-// decodeBytes decodes a byte string, refusing every other CBOR type.
-func decodeBytes(raw cbor.RawMessage) ([]byte, error) {
-	if len(raw) == 0 || raw[0]>>5 != 2 {
-		return nil, fmt.Errorf("%w: expected a byte string", ErrMalformed)
-	}
-	var v []byte
-	if err := envelopeDecMode.Unmarshal(raw, &v); err != nil {
+func decodeBytes(raw []byte) ([]byte, error) {
+	v, err := cborx.ByteString(raw)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return v, nil

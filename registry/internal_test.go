@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/attesta-go/attesta/internal/cborx"
 	"github.com/attesta-go/attesta/kdf"
 )
 
@@ -28,7 +29,7 @@ func sealCheap(t testing.TB) ([]byte, *block) {
 
 func mustEnc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := encMode.Marshal(v)
+	b, err := cborx.Marshal(v)
 	require.NoError(t, err)
 	return b
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"github.com/attesta-go/attesta/internal/cborx"
 	"time"
 )
 
@@ -28,10 +29,6 @@ type plaintextWire struct {
 	AppData map[string][]byte `cbor:"4,keyasint,omitempty"`
 }
 
-// plaintextDecMode allows up to 1024 keys and 1024 application entries;
-// MaxBlockSize bounds the rest.
-var plaintextDecMode = newDecMode(1024)
-
 // pad encodes pt and appends zero bytes up to the next multiple of
 // PadBlock. It refuses, with ErrTooLarge or ErrMalformed, anything that
 // decodePadded would refuse.
@@ -41,7 +38,7 @@ func (pt Plaintext) pad() ([]byte, error) {
 		s := pt.Created.Unix()
 		w.Created = &s
 	}
-	b, err := encMode.Marshal(w)
+	b, err := cborx.Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -66,7 +63,7 @@ func decodePadded(padded []byte) (Plaintext, error) {
 		return Plaintext{}, fmt.Errorf("%w: plaintext is not a map", ErrMalformed)
 	}
 	var w plaintextWire
-	rest, err := plaintextDecMode.UnmarshalFirst(padded, &w)
+	rest, err := cborx.UnmarshalFirst(padded, &w) // up to 1024 keys and entries
 	if err != nil {
 		return Plaintext{}, fmt.Errorf("%w: plaintext: %v", ErrMalformed, err)
 	}
@@ -75,7 +72,7 @@ func decodePadded(padded []byte) (Plaintext, error) {
 			return Plaintext{}, fmt.Errorf("%w: non-zero padding", ErrMalformed)
 		}
 	}
-	re, err := encMode.Marshal(w)
+	re, err := cborx.Marshal(w)
 	if err != nil || string(re) != string(padded[:len(padded)-len(rest)]) {
 		return Plaintext{}, fmt.Errorf("%w: plaintext not in canonical encoding", ErrMalformed)
 	}
