@@ -74,6 +74,10 @@ var (
 	// ErrKDFTooWeak: a registry block whose KDF is below the server's
 	// floors (also matches kdf.ErrBelowFloor through the wrapped error).
 	ErrKDFTooWeak = errors.New("attesta: registry kdf below the server's floors")
+	// ErrKDFTooCostly: a registry block whose KDF is above what clients
+	// with kdf.DefaultCeilings() will run: stored, it could never be
+	// opened (also matches kdf.ErrAboveCeiling).
+	ErrKDFTooCostly = errors.New("attesta: registry kdf above what clients will run")
 	// ErrBadRegistry: a registry block that is not a well-formed block.
 	ErrBadRegistry = errors.New("attesta: malformed registry block")
 	// ErrRegistryTooLarge: a registry block over registry.MaxBlockSize.

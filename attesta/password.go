@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/attesta-go/attesta/internal/rnd"
+	"github.com/attesta-go/attesta/kdf"
 	"github.com/attesta-go/attesta/registry"
 )
 
@@ -178,6 +179,9 @@ func (s *Service) PutRegistry(ctx context.Context, party PartyID, block []byte, 
 	if err := s.floors.Check(h.KDF); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrKDFTooWeak, err)
 	}
+	if err := kdf.DefaultCeilings().Check(h.KDF); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrKDFTooCostly, err)
+	}
 	return s.store.PutRegistry(ctx, party, block, version)
 }
 
@@ -193,10 +197,16 @@ type Registry struct {
 // login no party holds, or a party without a registry, it returns a decoy,
 // a block derived from the server secret and the login, shaped like a real
 // block sealed with kdf.Default() (the same size for a one-bucket
-// plaintext, the same KDF parameters), version 1, the same on every call,
-// and opened by no password. The decoy is computed on every call, so both
-// answers cost the same work. A malformed login is ErrBadIdentifier: it
-// cannot name an account, so refusing it tells nothing.
+// plaintext, the same KDF parameters), the same on every call, and opened
+// by no password. Both paths compute the decoy and read the store twice,
+// so they cost the same work.
+//
+// The Version of the answer is always 1: a real version counts the
+// owner's updates, which a decoy cannot imitate. The owner learns the
+// current version, for PutRegistry, from OwnRegistry once logged in.
+//
+// A malformed login is ErrBadIdentifier: it cannot name an account, so
+// refusing it tells nothing.
 func (s *Service) RegistryByLogin(ctx context.Context, login string) (Registry, error) {
 	id, err := ParseLogin(login)
 	if err != nil {
@@ -209,18 +219,18 @@ func (s *Service) RegistryByLogin(ctx context.Context, login string) (Registry, 
 		return Registry{}, err
 	}
 	party, err := s.store.PartyByIdentifier(ctx, h)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Registry{}, err
+	}
+	// For an unknown login, party is the zero id, which has no registry:
+	// the read costs what the real one does.
+	block, _, err := s.store.Registry(ctx, party)
 	if errors.Is(err, ErrNotFound) {
 		return Registry{Block: decoy, Version: 1}, nil
 	} else if err != nil {
 		return Registry{}, err
 	}
-	block, version, err := s.store.Registry(ctx, party)
-	if errors.Is(err, ErrNotFound) {
-		return Registry{Block: decoy, Version: 1}, nil
-	} else if err != nil {
-		return Registry{}, err
-	}
-	return Registry{Block: block, Version: version}, nil
+	return Registry{Block: block, Version: 1}, nil
 }
 
 // OwnRegistry returns party's own registry (for an authenticated device

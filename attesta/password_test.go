@@ -258,7 +258,7 @@ func TestRegistryStore(t *testing.T) {
 	got, err := f.svc.RegistryByLogin(ctx, " Alice  Smith")
 	require.NoError(t, err)
 	assert.Equal(t, block, got.Block)
-	assert.Equal(t, uint64(1), got.Version)
+	assert.Equal(t, uint64(1), got.Version, "a login fetch always says 1")
 
 	// Concurrent writers at the same version: exactly one wins.
 	var (
@@ -286,6 +286,11 @@ func TestRegistryStore(t *testing.T) {
 	assert.ErrorIs(t, err, attesta.ErrBadRegistry)
 	_, err = f.svc.PutRegistry(ctx, f.party, make([]byte, registry.MaxBlockSize+1), 2)
 	assert.ErrorIs(t, err, attesta.ErrRegistryTooLarge)
+	costly, err := kdf.ScryptParams(1, 1, 17) // cheap to seal, but p above every default ceiling
+	require.NoError(t, err)
+	_, err = f.svc.PutRegistry(ctx, f.party, seal(t, costly, ""), 2)
+	assert.ErrorIs(t, err, attesta.ErrKDFTooCostly)
+	assert.ErrorIs(t, err, kdf.ErrAboveCeiling)
 	_, err = f.svc.RegistryByLogin(ctx, "abc")
 	assert.ErrorIs(t, err, attesta.ErrBadIdentifier)
 

@@ -10,12 +10,14 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/internal/cborx"
+	"github.com/attesta-go/attesta/kdf"
 )
 
 // maxResponseBytes bounds what the Client reads of an answer: a hostile or
@@ -29,9 +31,10 @@ const maxResponseBytes = 1 << 20
 // the sentinel its code stands for (attesta.ErrKeyBanned,
 // ErrRateLimited, …).
 type Client struct {
-	base   string
-	hc     *http.Client
-	format format
+	base     string
+	hc       *http.Client
+	format   format
+	ceilings kdf.Ceilings
 }
 
 // ClientOption configures a Client.
@@ -54,8 +57,9 @@ func WithCBOR() ClientOption { return func(c *Client) { c.format = formatCBOR } 
 // "https://example.com"; a path prefix is kept, a trailing slash dropped).
 func NewClient(baseURL string, opts ...ClientOption) *Client {
 	c := &Client{
-		base: strings.TrimRight(baseURL, "/"),
-		hc:   &http.Client{Timeout: 30 * time.Second},
+		base:     strings.TrimRight(baseURL, "/"),
+		hc:       &http.Client{Timeout: 30 * time.Second},
+		ceilings: kdf.DefaultCeilings(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -119,8 +123,10 @@ func (c *Client) Health(ctx context.Context) error {
 }
 
 // do sends one request and decodes a 2xx answer into out (if not nil) or
-// returns the error answer as a *Problem.
-func (c *Client) do(ctx context.Context, method, path, session string, in, out any) error {
+// returns the error answer as a *Problem. path may carry a query (a login);
+// errors name the path without it.
+func (c *Client) do(ctx context.Context, method, pathQuery, session string, in, out any) error {
+	path, _, hasQuery := strings.Cut(pathQuery, "?")
 	var body []byte
 	if in != nil {
 		var err error
@@ -133,7 +139,7 @@ func (c *Client) do(ctx context.Context, method, path, session string, in, out a
 			return fmt.Errorf("transport: encoding %s %s: %w", method, path, err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+pathQuery, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("transport: %s %s: %w", method, path, err)
 	}
@@ -146,7 +152,12 @@ func (c *Client) do(ctx context.Context, method, path, session string, in, out a
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err // a *url.Error naming the method and URL (which holds no secret)
+		// A *url.Error naming the method and URL, which holds no secret;
+		// a login in the query is left out all the same.
+		if ue := (*url.Error)(nil); hasQuery && errors.As(err, &ue) {
+			ue.URL = c.base + path
+		}
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))

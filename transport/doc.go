@@ -7,11 +7,18 @@
 //
 // # Endpoints
 //
-//	POST /v1/auth_key_request  {key, app_token}   -> 200 {encrypted_token, expires_at}
-//	POST /v1/auth_key_token    {token}            -> 200 {is_new, party_id, session, session_expires_at}
-//	GET  /v1/party             Bearer session     -> 200 {party_id, created, keys: [{key_id, type, added}]}
-//	POST /v1/logout            Bearer session     -> 204, the session is revoked
-//	GET  /healthz                                 -> 200 {"status": "ok"}
+//	POST   /v1/auth_key_request     {key, app_token}           -> 200 {encrypted_token, expires_at}
+//	POST   /v1/auth_key_token       {token}                    -> 200 {is_new, party_id, session, session_expires_at}
+//	GET    /v1/party                Bearer                     -> 200 {party_id, created, keys: [{key_id, type, added}],
+//	                                                                   identifiers: [{kind, hint, pending, added}]}
+//	POST   /v1/logout               Bearer                     -> 204, the session is revoked
+//	POST   /v1/identifiers          Bearer {kind, value}       -> 200 {status: "active" | "pending"}
+//	POST   /v1/identifiers/confirm  Bearer {kind, value, code} -> 204
+//	DELETE /v1/identifiers          Bearer {kind, value}       -> 204
+//	PUT    /v1/registry             Bearer {registry, version} -> 200 {version}
+//	GET    /v1/registry?login=L     (no authentication)        -> 200 {registry, version}
+//	GET    /v1/registry             Bearer                     -> 200 {registry, version}, or 404 not_found
+//	GET    /healthz                                            -> 200 {"status": "ok"}
 //
 // The bodies are the wire types of this package (AuthKeyRequestBody, …),
 // shared by the Handler and the Client. key is a packed public key
@@ -19,6 +26,59 @@
 // <session>" (RFC 6750). Handler.Register mounts the routes on any
 // http.ServeMux with method patterns; Handler.ServeHTTP serves them on a
 // mux of its own. Logout takes no body.
+//
+// # Password login
+//
+// The endpoints of the second flow (see attesta.Service.AddIdentifier and
+// what follows it) carry the Service's answers and nothing more:
+//
+//   - POST /v1/identifiers adds a login identifier: kind is "nickname",
+//     "email" or "phone", value is what the user typed (the Service
+//     normalises it). A free nickname is "active"; an email or phone is
+//     "pending" and a code is sent to it — even one another party holds,
+//     so that this endpoint does not tell who is registered.
+//   - POST /v1/identifiers/confirm activates a pending email or phone with
+//     its code. It answers 204: the only news is success, and GET
+//     /v1/party lists the identifiers.
+//   - DELETE /v1/identifiers removes an identifier, active or pending. It
+//     takes a body, {kind, value}, because an identifier does not belong
+//     in a URL (URLs are logged).
+//   - GET /v1/party lists the identifiers by kind and hint (the server
+//     keeps no identifier in clear): active ones by the time they were
+//     added, then pending ones, which have no "added".
+//   - PUT /v1/registry stores a block sealed with registry.Seal (its KDF
+//     between the server's floors, kdf_too_weak, and the default client
+//     ceilings, kdf_too_costly: a block no client would open is refused) under
+//     compare-and-swap: version is the version the device last read (0
+//     for none), the answer the new one; a registry changed since is 409
+//     version_conflict, and the device reads it (GET /v1/registry with its
+//     session), merges and puts again.
+//   - GET /v1/registry?login=L fetches the registry of whoever holds the
+//     login L (a nickname, an email with "@", a phone number starting with
+//     "+"; see attesta.ParseLogin), without authentication; the
+//     Authorization header is not read. The query must be exactly one
+//     login parameter (anything else is 400 bad_request), and a login that
+//     does not parse is 400 bad_identifier. A login that names no party,
+//     or a party without a registry, is answered by the Service with a
+//     decoy: 200, a block shaped like a real one and opened by no
+//     password, the same on every call. Its version is always 1, for real
+//     blocks too: a real version counts updates, which a decoy cannot
+//     imitate; the owner reads the current version with its session. The
+//     handler renders the Service's
+//     answer without looking at it, and every refusal it makes before
+//     (rate limits, query, login syntax) depends on the request alone, so
+//     that the handler adds no difference, in the answer or its time,
+//     between a login that exists and one that does not.
+//
+// The Client runs the flow: AddIdentifier, ConfirmIdentifier,
+// RemoveIdentifier, PutRegistry, OwnRegistry, GetRegistry, and
+// LoginWithPassword, which fetches the block by login, checks its KDF
+// parameters against the Client's ceilings (WithCeilings, default
+// kdf.DefaultCeilings()) before it derives anything — the block, and so
+// its parameters, come from the server, which must not be able to make
+// the device allocate 64 GiB —, opens it, parses its keys and connects
+// with the first. A wrong password and an unknown login are the same
+// error, registry.ErrWrongPassword.
 //
 // # Formats
 //
@@ -46,7 +106,12 @@
 //     expiry is the RFC 3339 one rounded down to the second.
 //
 // A body is at most HandlerConfig.MaxBodyBytes (64 KiB by default), read
-// through http.MaxBytesReader; more is 413 too_large.
+// through http.MaxBytesReader; more is 413 too_large. PUT /v1/registry
+// alone has a larger limit, HandlerConfig.MaxRegistryBodyBytes (90 KiB by
+// default): room for a block of registry.MaxBlockSize (64 KiB) in
+// base64url JSON (87,382 characters) with its field names. A block over
+// registry.MaxBlockSize that fits the body is refused by the Service, with
+// the same answer, 413 too_large.
 //
 // # Errors
 //
@@ -78,12 +143,27 @@
 //	attesta.ErrChallengeExpired    410     challenge_expired
 //	attesta.ErrTooManyChallenges   429     too_many_challenges
 //	attesta.ErrUnauthorized        401     unauthorized (WWW-Authenticate: Bearer)
+//	attesta.ErrBadIdentifier       400     bad_identifier
+//	attesta.ErrUnknownIdentifierKind 400   unknown_identifier_kind
+//	attesta.ErrIdentifierTaken     409     identifier_taken
+//	attesta.ErrIdentifierNotFound  404     identifier_not_found
+//	attesta.ErrTooManyIdentifiers  409     too_many_identifiers
+//	attesta.ErrCodeUnknown         400     code_unknown
+//	attesta.ErrCodeExpired         410     code_expired
+//	attesta.ErrWrongCode           400     wrong_code
+//	attesta.ErrCodeTriesExhausted  400     code_tries_exhausted
+//	attesta.ErrNoNotifier          501     no_notifier
+//	attesta.ErrVersionConflict     409     version_conflict
+//	attesta.ErrKDFTooWeak          400     kdf_too_weak
+//	attesta.ErrBadRegistry         400     bad_registry
 //	ErrBadRequest                  400     bad_request
 //	ErrUnsupportedMediaType        415     unsupported_media_type
 //	ErrTooLarge                    413     too_large
+//	attesta.ErrRegistryTooLarge    413     too_large
 //	ErrRateLimited                 429     rate_limited (Retry-After)
 //	ErrMethodNotAllowed            405     method_not_allowed (Allow)
 //	ErrNotFound                    404     not_found
+//	attesta.ErrNotFound            404     not_found
 //	any other error                500     internal
 //
 // An even modulus and a bad exponent have codes of their own, and still
@@ -98,23 +178,103 @@
 // not in an authentication scheme. An internal error is logged at error
 // level with its text, and answered without it.
 //
+// The identifier and registry codes follow the same lines. code_unknown
+// is 400 like challenge_unknown: no pending verification, whether never
+// started, already confirmed, voided or collected (or a nickname, which
+// has no code). code_expired is 410 like challenge_expired. wrong_code
+// and code_tries_exhausted are 400, not 429: waiting does not help, a
+// voided verification needs a new code (POST /v1/identifiers again), and
+// 429 stays the code of a wait (rate_limited, too_many_challenges).
+// identifier_taken, too_many_identifiers and version_conflict are 409:
+// conflicts with the server's state that the client resolves (another
+// identifier, a removal, a merge). identifier_not_found is 404; it is
+// about the party's own identifiers, so it tells nothing of anyone
+// else's. no_notifier is 501: the server was not set up to send codes,
+// which no request can fix. kdf_too_weak is 400 like key_too_small: the
+// block is refused for a parameter it carries; seal again with
+// kdf.Default() or kdf.Calibrate.
+//
+// Two codes stand for two sentinels each, one per condition a client has
+// no use telling apart: too_large (the body limit, or a registry block
+// over registry.MaxBlockSize: which one a block meets first depends on
+// its encoding) matches ErrTooLarge and attesta.ErrRegistryTooLarge, and
+// not_found (no endpoint, or no record: a party without a registry)
+// matches ErrNotFound and attesta.ErrNotFound.
+//
 // # Rate limiting
 //
-// Each client address has a token bucket on each challenge endpoint
-// (auth_key_request and auth_key_token, counted apart): by default a burst
-// of 40, then 20 a second. Past it the answer is 429 rate_limited with
-// Retry-After in seconds, before the body is read. The address is the
-// connection's (r.RemoteAddr); X-Forwarded-For is read only with
-// HandlerConfig.TrustForwardedFor, and then only its last entry, the one
-// the trusted proxy added. An IPv6 client counts as its /64. The bucket
-// table of each endpoint is bounded (HandlerConfig.MaxTrackedAddresses);
-// when it is full, the idlest of a few sampled buckets is evicted, so an
-// attacker with many addresses can neither grow memory nor lock anyone
-// out. The limiter is in memory, per process: behind several instances,
+// Every endpoint that can be used to guess is limited with token buckets,
+// per client address and, where there is one, per target:
+//
+//	endpoint                      bucket per       default: burst, then
+//	POST /v1/auth_key_request     client address   40, then 20 a second
+//	POST /v1/auth_key_token       client address   40, then 20 a second
+//	GET  /v1/registry?login=      login            5, then 5 a minute
+//	                              client address   10, then 30 a minute
+//	POST /v1/identifiers          party            10, then 1 a minute
+//	                              client address   10, then 30 a minute
+//	POST /v1/identifiers/confirm  party            5, then 1 a minute
+//	                              identifier       5, then 1 a minute
+//	                              client address   10, then 30 a minute
+//
+// (HandlerConfig: RatePerSecond and RateBurst, LoginPerIdentifier,
+// LoginPerAddress, AddPerParty, ConfirmPerParty, ConfirmPerIdentifier,
+// IdentifierPerAddress.)
+// Each endpoint counts apart. Past a bucket the answer is 429
+// rate_limited with Retry-After in seconds. The address bucket comes
+// first, before authentication and before the body or the query is read;
+// the party bucket right after authentication; the login's or
+// identifier's bucket once it has parsed (a malformed one takes no
+// one's token). The
+// authenticated endpoints that guess nothing (party, logout, DELETE
+// /v1/identifiers, PUT /v1/registry and GET /v1/registry of one's own)
+// are not limited.
+//
+// The address is the connection's (r.RemoteAddr); X-Forwarded-For is read
+// only with HandlerConfig.TrustForwardedFor, and then only its last entry,
+// the one the trusted proxy added. An IPv6 client counts as its /64. Every
+// bucket table is bounded (HandlerConfig.MaxTrackedAddresses); when it is
+// full, the idlest of a few sampled buckets is evicted: many addresses,
+// parties or logins cannot grow memory, and a drained bucket is the last
+// to go. The limiter is in memory, per process: behind several instances,
 // rate-limit at the proxy too.
+//
+// Why the registry fetch is limited as it is. Guessing a password needs no
+// server once the block is fetched: one fetch, then offline work, which
+// only the KDF (the server's floors) and the password's strength bound.
+// No rate limit changes that for one targeted account, and these do not
+// try. What they stop is harvesting: fetching the blocks of many logins (a
+// list of emails, a dictionary of nicknames) to attack them all offline,
+// at 30 logins a minute per address instead of thousands a second. The
+// per-login bucket, 5 a minute, is far above what the owner needs (one
+// fetch per new device) and bounds what repetition can learn about one
+// login: how often its block changes, or the answer's timing, which a
+// statistical attack must sample many times. Login buckets are keyed on
+// the login as normalised (attesta.ParseLogin: "Alice@Example.com" and
+// "alice@example.com" share one), hashed with HMAC under a key the
+// Handler draws when it is made, so that the table in memory lists no
+// email or phone number; a known and an unknown login are limited alike.
+// The price of a per-target limit: whoever knows a login can spend its
+// fetches and make its owner wait a few minutes.
+//
+// Why confirmation is limited so. A code has six digits. The Service voids
+// a pending verification after five wrong codes, but a new code can be
+// asked for at once, so what bounds guessing is the rate. The target of a
+// guess is the identifier: many parties can each start a verification of
+// the same email, each with its own code, so the identifier's bucket
+// (keyed as the login buckets are) is what bounds them all together — at
+// one guess a minute, an even chance of confirming an email one does not
+// receive takes over a year, and every five guesses mail its owner a new
+// code. The party and address buckets bound what one party and one
+// address can spend on all identifiers. The price, as for logins: an
+// attacker can make the owner of an email wait before confirming it.
+// Adding is limited too, because each email or phone added sends a
+// message and draws a fresh code.
 //
 // # Logging
 //
 // One debug record per request: method, path, status, duration and code.
-// Bodies, tokens, sessions, application tokens and keys are never logged.
+// The path is logged without its query, so a login never reaches the log.
+// Bodies, tokens, sessions, application tokens, keys, identifiers, codes
+// and registry blocks are never logged.
 package transport

@@ -9,15 +9,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/outbox"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/kdf"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -34,20 +38,65 @@ type env struct {
 	srv    *httptest.Server
 	app    string // an active application token
 	logs   *syncBuffer
+	outbox string // the outbox file of newPasswordEnv's Notifier
 }
 
+// unlimited is a Limit no test reaches.
+var unlimited = transport.Limit{Burst: 1e6, Every: time.Nanosecond}
+
 // generous are handler limits no functional test reaches.
-var generous = transport.HandlerConfig{RatePerSecond: 1e6, RateBurst: 1e6}
+var generous = transport.HandlerConfig{
+	RatePerSecond:        1e6,
+	RateBurst:            1e6,
+	LoginPerIdentifier:   unlimited,
+	LoginPerAddress:      unlimited,
+	ConfirmPerParty:      unlimited,
+	ConfirmPerIdentifier: unlimited,
+	AddPerParty:          unlimited,
+	IdentifierPerAddress: unlimited,
+}
+
+// newPasswordEnv is an env for the password flow: its Service sends codes
+// to an outbox file (e.outbox) and, unless acfg says otherwise, stores
+// registries sealed with any KDF, so that tests can seal cheaply.
+func newPasswordEnv(t *testing.T, acfg attesta.Config, hcfg transport.HandlerConfig) *env {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "outbox.jsonl")
+	if acfg.Notifier == nil {
+		acfg.Notifier = outbox.New(path)
+	}
+	if acfg.KDFFloors == nil {
+		acfg.KDFFloors = &kdf.Floors{}
+	}
+	e := newEnv(t, acfg, hcfg)
+	e.outbox = path
+	return e
+}
+
+// code returns the last verification code the outbox holds for the
+// normalised address to.
+func (e *env) code(t *testing.T, to string) string {
+	t.Helper()
+	c, err := outbox.LastCode(e.outbox, to)
+	require.NoError(t, err)
+	return c
+}
 
 func newEnv(t *testing.T, acfg attesta.Config, hcfg transport.HandlerConfig) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), secret: make([]byte, 32), acfg: acfg, hcfg: hcfg, logs: &syncBuffer{}}
-	rand.Read(e.secret)
+	e := &env{dir: t.TempDir(), secret: randomSecret(), acfg: acfg, hcfg: hcfg, logs: &syncBuffer{}}
 	e.start(t)
 	var err error
 	e.app, err = e.svc.CreateApp(context.Background(), "test")
 	require.NoError(t, err)
 	return e
+}
+
+// randomSecret returns a fresh attesta.Config.Secret.
+func randomSecret() []byte {
+	b := make([]byte, attesta.SecretSize)
+	rand.Read(b)
+	return b
 }
 
 // start opens the store and serves it.

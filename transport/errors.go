@@ -19,10 +19,12 @@ var (
 	// ErrUnsupportedMediaType: the request's Content-Type is neither
 	// application/json nor application/cbor.
 	ErrUnsupportedMediaType = errors.New("transport: unsupported media type")
-	// ErrTooLarge: the request body is over HandlerConfig.MaxBodyBytes.
+	// ErrTooLarge: the request body is over HandlerConfig.MaxBodyBytes
+	// (MaxRegistryBodyBytes for PUT /v1/registry).
 	ErrTooLarge = errors.New("transport: request body too large")
-	// ErrRateLimited: the client address is over its rate on this
-	// endpoint; Problem.RetryAfter says when to try again.
+	// ErrRateLimited: the client address, or the party or login the
+	// request is for, is over its rate on this endpoint;
+	// Problem.RetryAfter says when to try again.
 	ErrRateLimited = errors.New("transport: rate limited")
 	// ErrMethodNotAllowed: the path exists but not with this method.
 	ErrMethodNotAllowed = errors.New("transport: method not allowed")
@@ -31,6 +33,10 @@ var (
 	// ErrInternal: the server failed; the details are in its log only.
 	ErrInternal = errors.New("transport: internal server error")
 )
+
+// ErrNoKey is the Client's own: LoginWithPassword opened a registry that
+// holds no private key, so there is nothing to connect with.
+var ErrNoKey = errors.New("transport: the registry holds no private key")
 
 // problemRow is one line of the error table.
 type problemRow struct {
@@ -43,7 +49,13 @@ type problemRow struct {
 // problems is the one table between errors and answers. The handler picks
 // the first row whose error matches with errors.Is, so a narrow sentinel
 // comes before the broad one it also matches (ErrEvenModulus is also
-// ErrBadKey). The Client reads it backwards, from code to sentinel.
+// ErrBadKey). The Client reads it backwards, from code to sentinel: a code
+// stands for the sentinels of every row that carries it. Two codes have
+// two rows, each for one condition the server cannot or need not tell
+// apart: too_large (a body over the endpoint's limit, or a registry block
+// over registry.MaxBlockSize — which one a block hits first depends on its
+// encoding) and not_found (a path without an endpoint, or a record the
+// Service does not have). Their rows have the same status and title.
 //
 // Titles are fixed texts: an answer never carries the input, an expected
 // value or the text of an internal error.
@@ -61,12 +73,28 @@ var problems = []problemRow{
 	{attesta.ErrChallengeExpired, http.StatusGone, "challenge_expired", "Challenge expired"},
 	{attesta.ErrTooManyChallenges, http.StatusTooManyRequests, "too_many_challenges", "Too many pending challenges for this key"},
 	{attesta.ErrUnauthorized, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	{attesta.ErrBadIdentifier, http.StatusBadRequest, "bad_identifier", "Malformed identifier"},
+	{attesta.ErrUnknownIdentifierKind, http.StatusBadRequest, "unknown_identifier_kind", "Unknown identifier kind"},
+	{attesta.ErrIdentifierTaken, http.StatusConflict, "identifier_taken", "Identifier taken"},
+	{attesta.ErrIdentifierNotFound, http.StatusNotFound, "identifier_not_found", "Identifier not found"},
+	{attesta.ErrTooManyIdentifiers, http.StatusConflict, "too_many_identifiers", "Too many identifiers of this kind"},
+	{attesta.ErrCodeUnknown, http.StatusBadRequest, "code_unknown", "No pending verification"},
+	{attesta.ErrCodeExpired, http.StatusGone, "code_expired", "Verification code expired"},
+	{attesta.ErrWrongCode, http.StatusBadRequest, "wrong_code", "Wrong verification code"},
+	{attesta.ErrCodeTriesExhausted, http.StatusBadRequest, "code_tries_exhausted", "Too many wrong codes"},
+	{attesta.ErrNoNotifier, http.StatusNotImplemented, "no_notifier", "The server cannot send verification codes"},
+	{attesta.ErrVersionConflict, http.StatusConflict, "version_conflict", "Registry version conflict"},
+	{attesta.ErrKDFTooWeak, http.StatusBadRequest, "kdf_too_weak", "Registry KDF below the server's floors"},
+	{attesta.ErrKDFTooCostly, http.StatusBadRequest, "kdf_too_costly", "Registry KDF above what clients will run"},
+	{attesta.ErrBadRegistry, http.StatusBadRequest, "bad_registry", "Malformed registry block"},
 	{ErrBadRequest, http.StatusBadRequest, "bad_request", "Bad request"},
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type"},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large", "Request body too large"},
+	{attesta.ErrRegistryTooLarge, http.StatusRequestEntityTooLarge, "too_large", "Request body too large"},
 	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited", "Too many requests"},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
 	{ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{attesta.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
 	{ErrInternal, http.StatusInternalServerError, "internal", "Internal server error"},
 }
 
@@ -74,16 +102,6 @@ var problems = []problemRow{
 func rowOf(err error) *problemRow {
 	for i := range problems {
 		if errors.Is(err, problems[i].err) {
-			return &problems[i]
-		}
-	}
-	return nil
-}
-
-// rowByCode returns the row of a code, or nil.
-func rowByCode(code string) *problemRow {
-	for i := range problems {
-		if problems[i].code == code {
 			return &problems[i]
 		}
 	}
@@ -98,13 +116,21 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("transport: server answered %d %s: %s", p.Status, p.Code, p.Title)
 }
 
-// Is reports whether the sentinel p's Code stands for matches target, so
+// Is reports whether a sentinel p's Code stands for matches target, so
 // that errors.Is(err, attesta.ErrKeyBanned) works on the client side as on
 // the server side (and a key_even_modulus problem is also
-// attesta.ErrBadKey). A problem with an unknown code matches nothing.
+// attesta.ErrBadKey; a not_found problem is both ErrNotFound and
+// attesta.ErrNotFound). A problem with an unknown code matches nothing.
 func (p *Problem) Is(target error) bool {
-	row := rowByCode(p.Code)
-	return row != nil && errors.Is(row.err, target)
+	if p.Code == "" {
+		return false
+	}
+	for i := range problems {
+		if problems[i].code == p.Code && errors.Is(problems[i].err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // requestError is an error of the HTTP layer with a fixed detail text for

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/kdf"
+	"github.com/attesta-go/attesta/registry"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -65,4 +68,79 @@ func ExampleClient_Connect() {
 	// Output:
 	// is_new: true
 	// same party: true keys: 1
+}
+
+// A device that holds the party's key gives the party a nickname and
+// stores its registry, sealed under a password; a new device with nothing
+// but the nickname and the password logs in to the same party.
+func ExampleClient_LoginWithPassword() {
+	ctx := context.Background()
+
+	// Server side, as in the Connect example.
+	dir, err := os.MkdirTemp("", "attesta-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := pebblestore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	secret := make([]byte, attesta.SecretSize)
+	rand.Read(secret)
+	svc, err := attesta.New(attesta.Config{Store: store, Secret: secret})
+	if err != nil {
+		log.Fatal(err)
+	}
+	appToken, err := svc.CreateApp(ctx, "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := transport.NewHandler(svc, transport.HandlerConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	// The first device.
+	key, err := attesta.GenerateKey(attesta.X25519)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := transport.NewClient(srv.URL)
+	res, err := c.Connect(ctx, key, appToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.AddIdentifier(ctx, res.Session, attesta.Nickname, "Ada Lovelace"); err != nil {
+		log.Fatal(err)
+	}
+	password := []byte("correct horse battery staple")
+	pt := registry.Plaintext{PartyID: res.PartyID, Keys: [][]byte{key.Pack()}}
+	block, err := registry.Seal(ctx, pt, password, kdf.Default())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.PutRegistry(ctx, res.Session, block, 0); err != nil {
+		log.Fatal(err)
+	}
+
+	// A new device.
+	login, err := transport.NewClient(srv.URL).LoginWithPassword(ctx, appToken, "ada lovelace", password)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("is_new:", login.Session.IsNew)
+	fmt.Println("same party:", login.Session.PartyID == res.PartyID)
+	fmt.Println("same key:", login.Keys[0].Public().Equal(key.Public()))
+
+	_, err = transport.NewClient(srv.URL).LoginWithPassword(ctx, appToken, "ada lovelace", []byte("guess"))
+	fmt.Println("wrong password:", errors.Is(err, registry.ErrWrongPassword))
+	// Output:
+	// is_new: false
+	// same party: true
+	// same key: true
+	// wrong password: true
 }

@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/internal/rnd"
 )
 
 // HandlerConfig configures a Handler. The zero value of every field is a
@@ -26,10 +28,37 @@ type HandlerConfig struct {
 	// RatePerSecond a second. Defaults 20 and 40.
 	RatePerSecond float64
 	RateBurst     int
-	// MaxTrackedAddresses bounds how many client addresses each
-	// endpoint's bucket table holds, at about 130 bytes each. Default
-	// 65536 (about 16 MiB for both tables at worst).
+	// MaxTrackedAddresses bounds how many keys (client addresses,
+	// parties, logins) each of the limiters' bucket tables holds, at about
+	// 150 bytes each. Default 65536 (about 10 MiB a table at worst; there
+	// are nine).
 	MaxTrackedAddresses int
+	// MaxRegistryBodyBytes bounds the body of PUT /v1/registry, the one
+	// endpoint whose body is larger than MaxBodyBytes allows. Default
+	// 90 KiB: room for a block of registry.MaxBlockSize (64 KiB) in
+	// base64url JSON.
+	MaxRegistryBodyBytes int64
+	// LoginPerIdentifier and LoginPerAddress limit GET
+	// /v1/registry?login=, the unauthenticated registry fetch, per login
+	// (as normalised) and per client address. Defaults: a burst of 5, then
+	// one every 12 s (5 a minute) per login; a burst of 10, then one every
+	// 2 s (30 a minute) per address. The package documentation says why.
+	LoginPerIdentifier Limit
+	LoginPerAddress    Limit
+	// ConfirmPerParty and ConfirmPerIdentifier limit POST
+	// /v1/identifiers/confirm per party and per identifier confirmed (as
+	// normalised, whichever party asks), since a verification code has
+	// only six digits. Defaults: a burst of 5, then one a minute, each.
+	ConfirmPerParty      Limit
+	ConfirmPerIdentifier Limit
+	// AddPerParty limits POST /v1/identifiers per party: each call may
+	// send an email or a text message, and draws a new code. Default: a
+	// burst of 10, then one a minute.
+	AddPerParty Limit
+	// IdentifierPerAddress limits POST /v1/identifiers and POST
+	// /v1/identifiers/confirm per client address, counted apart. Default:
+	// a burst of 10, then one every 2 s (30 a minute).
+	IdentifierPerAddress Limit
 	// TrustForwardedFor takes the client address from the last entry of
 	// X-Forwarded-For instead of the connection's address. Set it only
 	// behind one reverse proxy that appends that header: without such a
@@ -42,16 +71,36 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 }
 
+// Default limits of the password endpoints (see HandlerConfig).
+var (
+	defaultLoginPerIdentifier   = Limit{Burst: 5, Every: 12 * time.Second}
+	defaultLoginPerAddress      = Limit{Burst: 10, Every: 2 * time.Second}
+	defaultConfirmPerParty      = Limit{Burst: 5, Every: time.Minute}
+	defaultConfirmPerIdentifier = Limit{Burst: 5, Every: time.Minute}
+	defaultAddPerParty          = Limit{Burst: 10, Every: time.Minute}
+	defaultIdentifierPerAddress = Limit{Burst: 10, Every: 2 * time.Second}
+)
+
 // Handler serves the Attesta HTTP API over an attesta.Service. It is safe
 // for concurrent use.
 type Handler struct {
-	svc          *attesta.Service
-	maxBody      int64
-	trustXFF     bool
-	log          *slog.Logger
-	requestLimit *limiter
-	tokenLimit   *limiter
-	mux          *http.ServeMux
+	svc             *attesta.Service
+	maxBody         int64
+	maxRegistryBody int64
+	trustXFF        bool
+	log             *slog.Logger
+	requestLimit    *limiter[netip.Addr]
+	tokenLimit      *limiter[netip.Addr]
+	// The password endpoints' limiters.
+	loginLimit        *limiter[identKey]
+	loginAddrLimit    *limiter[netip.Addr]
+	confirmLimit      *limiter[attesta.PartyID]
+	confirmIdentLimit *limiter[identKey]
+	confirmAddrLimit  *limiter[netip.Addr]
+	addLimit          *limiter[attesta.PartyID]
+	addAddrLimit      *limiter[netip.Addr]
+	identKeySecret    []byte // keys the identifier buckets' hashes
+	mux               *http.ServeMux
 }
 
 // NewHandler checks cfg and returns a Handler for svc.
@@ -71,32 +120,61 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 	if cfg.MaxTrackedAddresses == 0 {
 		cfg.MaxTrackedAddresses = 1 << 16
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.RateBurst < 0 || cfg.MaxTrackedAddresses < 0 ||
+	if cfg.MaxRegistryBodyBytes == 0 {
+		cfg.MaxRegistryBodyBytes = 90 << 10
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.MaxRegistryBodyBytes < 0 || cfg.RateBurst < 0 || cfg.MaxTrackedAddresses < 0 ||
 		!(cfg.RatePerSecond > 0) || math.IsInf(cfg.RatePerSecond, 0) {
 		return nil, errors.New("transport: negative or invalid HandlerConfig limit")
+	}
+	for _, l := range []struct {
+		limit *Limit
+		def   Limit
+	}{
+		{&cfg.LoginPerIdentifier, defaultLoginPerIdentifier},
+		{&cfg.LoginPerAddress, defaultLoginPerAddress},
+		{&cfg.ConfirmPerParty, defaultConfirmPerParty},
+		{&cfg.ConfirmPerIdentifier, defaultConfirmPerIdentifier},
+		{&cfg.AddPerParty, defaultAddPerParty},
+		{&cfg.IdentifierPerAddress, defaultIdentifierPerAddress},
+	} {
+		if err := l.limit.check(l.def); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	n := cfg.MaxTrackedAddresses
 	h := &Handler{
-		svc:          svc,
-		maxBody:      cfg.MaxBodyBytes,
-		trustXFF:     cfg.TrustForwardedFor,
-		log:          cfg.Logger,
-		requestLimit: newLimiter(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxTrackedAddresses),
-		tokenLimit:   newLimiter(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxTrackedAddresses),
-		mux:          http.NewServeMux(),
+		svc:               svc,
+		maxBody:           cfg.MaxBodyBytes,
+		maxRegistryBody:   cfg.MaxRegistryBodyBytes,
+		trustXFF:          cfg.TrustForwardedFor,
+		log:               cfg.Logger,
+		requestLimit:      newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
+		tokenLimit:        newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
+		loginLimit:        newLimiterOf[identKey](cfg.LoginPerIdentifier, n),
+		loginAddrLimit:    newLimiterOf[netip.Addr](cfg.LoginPerAddress, n),
+		confirmLimit:      newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n),
+		confirmIdentLimit: newLimiterOf[identKey](cfg.ConfirmPerIdentifier, n),
+		confirmAddrLimit:  newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
+		addLimit:          newLimiterOf[attesta.PartyID](cfg.AddPerParty, n),
+		addAddrLimit:      newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
+		identKeySecret:    rnd.Bytes(32),
+		mux:               http.NewServeMux(),
 	}
 	h.Register(h.mux)
 	h.mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
 	return h, nil
 }
 
-// endpoint is one route of the API.
+// endpoint is one route of the API. limit, if not nil, is the per-address
+// limiter that wrap applies before anything else.
 type endpoint struct {
 	method string
 	path   string
-	limit  *limiter
+	limit  *limiter[netip.Addr]
 	serve  func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -106,6 +184,14 @@ func (h *Handler) endpoints() []endpoint {
 		{http.MethodPost, "/v1/auth_key_token", h.tokenLimit, h.authKeyToken},
 		{http.MethodGet, "/v1/party", nil, h.party},
 		{http.MethodPost, "/v1/logout", nil, h.logout},
+		// GET /v1/registry limits the login fetch itself, per address and
+		// per login; the authenticated fetch of one's own registry is not
+		// limited.
+		{http.MethodGet, "/v1/registry", nil, h.getRegistry},
+		{http.MethodPut, "/v1/registry", nil, h.putRegistry},
+		{http.MethodPost, "/v1/identifiers", h.addAddrLimit, h.addIdentifier},
+		{http.MethodDelete, "/v1/identifiers", nil, h.removeIdentifier},
+		{http.MethodPost, "/v1/identifiers/confirm", h.confirmAddrLimit, h.confirmIdentifier},
 		{http.MethodGet, "/healthz", nil, h.health},
 	}
 }
@@ -116,14 +202,24 @@ func (h *Handler) endpoints() []endpoint {
 // does not know is answered by mux itself (ServeHTTP answers it 404
 // not_found as problem+json).
 func (h *Handler) Register(mux *http.ServeMux) {
+	var (
+		paths []string
+		allow = map[string][]string{}
+	)
 	for _, e := range h.endpoints() {
 		mux.Handle(e.method+" "+e.path, h.wrap(e.limit, e.serve))
-		allow := e.method
-		if e.method == http.MethodGet {
-			allow = "GET, HEAD"
+		if _, ok := allow[e.path]; !ok {
+			paths = append(paths, e.path)
 		}
-		mux.Handle(e.path, h.wrap(nil, func(http.ResponseWriter, *http.Request) error {
-			return &methodError{allow: allow}
+		allow[e.path] = append(allow[e.path], e.method)
+		if e.method == http.MethodGet {
+			allow[e.path] = append(allow[e.path], http.MethodHead)
+		}
+	}
+	for _, p := range paths {
+		methods := strings.Join(allow[p], ", ")
+		mux.Handle(p, h.wrap(nil, func(http.ResponseWriter, *http.Request) error {
+			return &methodError{allow: methods}
 		}))
 	}
 }
@@ -157,7 +253,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // wrap turns a handler that returns an error into an http.Handler: rate
 // limit first (the cheapest refusal), then the handler, then the error as a
 // problem, then one debug log record.
-func (h *Handler) wrap(lim *limiter, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
+func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -232,9 +328,9 @@ func (h *Handler) fail(w *statusWriter, r *http.Request, err error) string {
 	return row.code
 }
 
-// decode reads the body of r into v by its Content-Type and returns the
-// format, the default for the answer.
-func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) (format, error) {
+// decode reads the body of r, at most limit bytes, into v by its
+// Content-Type and returns the format, the default for the answer.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, limit int64, v any) (format, error) {
 	f, err := requestFormat(r)
 	if err != nil {
 		return 0, err
@@ -242,7 +338,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) (format,
 	if sw, ok := w.(*statusWriter); ok {
 		w = sw.ResponseWriter // MaxBytesReader tells the server to close the connection through it
 	}
-	body, err := readBody(w, r, h.maxBody)
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -271,7 +367,7 @@ func bearer(r *http.Request) string {
 
 func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
 	var body AuthKeyRequestBody
-	f, err := h.decode(w, r, &body)
+	f, err := h.decode(w, r, h.maxBody, &body)
 	if err != nil {
 		return err
 	}
@@ -284,7 +380,7 @@ func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
 	var body AuthKeyTokenBody
-	f, err := h.decode(w, r, &body)
+	f, err := h.decode(w, r, h.maxBody, &body)
 	if err != nil {
 		return err
 	}
@@ -300,12 +396,18 @@ func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (h *Handler) party(w http.ResponseWriter, r *http.Request) error {
+// authenticate returns the session of the request's bearer token, or
+// attesta.ErrUnauthorized.
+func (h *Handler) authenticate(r *http.Request) (attesta.Session, error) {
 	token := bearer(r)
 	if token == "" {
-		return attesta.ErrUnauthorized
+		return attesta.Session{}, attesta.ErrUnauthorized
 	}
-	sess, err := h.svc.Authenticate(r.Context(), token)
+	return h.svc.Authenticate(r.Context(), token)
+}
+
+func (h *Handler) party(w http.ResponseWriter, r *http.Request) error {
+	sess, err := h.authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -313,7 +415,16 @@ func (h *Handler) party(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res := PartyResponse{PartyID: p.ID.String(), Created: p.Created.UTC(), Keys: make([]PartyKey, 0, len(p.Keys))}
+	ids, err := h.svc.Identifiers(r.Context(), sess.PartyID)
+	if err != nil {
+		return err
+	}
+	res := PartyResponse{
+		PartyID:     p.ID.String(),
+		Created:     p.Created.UTC(),
+		Keys:        make([]PartyKey, 0, len(p.Keys)),
+		Identifiers: partyIdentifiers(ids),
+	}
 	for _, k := range p.Keys {
 		res.Keys = append(res.Keys, PartyKey{KeyID: k.ID.String(), Type: k.Type.String(), Added: k.Added.UTC()})
 	}

@@ -153,6 +153,12 @@ func TestRouting(t *testing.T) {
 		{http.MethodGet, "/v1/logout", 405, "method_not_allowed", "POST"},
 		{http.MethodPost, "/v1/party", 405, "method_not_allowed", "GET, HEAD"},
 		{http.MethodDelete, "/healthz", 405, "method_not_allowed", "GET, HEAD"},
+		{http.MethodPost, "/v1/registry", 405, "method_not_allowed", "GET, HEAD, PUT"},
+		{http.MethodGet, "/v1/identifiers", 405, "method_not_allowed", "POST, DELETE"},
+		{http.MethodPut, "/v1/identifiers", 405, "method_not_allowed", "POST, DELETE"},
+		{http.MethodGet, "/v1/identifiers/confirm", 405, "method_not_allowed", "POST"},
+		{http.MethodGet, "/v1/identifiers/", 404, "not_found", ""},
+		{http.MethodGet, "/v1/registry/x", 404, "not_found", ""},
 	}
 	for _, tc := range tests {
 		resp := e.do(t, tc.method, tc.path, nil, nil)
@@ -259,7 +265,7 @@ func TestInternalError(t *testing.T) {
 	st, err := pebblestore.Open(t.TempDir())
 	require.NoError(t, err)
 	defer st.Close()
-	svc, err := attesta.New(attesta.Config{Store: failingStore{st}, Secret: bytes.Repeat([]byte{7}, 32)})
+	svc, err := attesta.New(attesta.Config{Store: failingStore{st}, Secret: randomSecret()})
 	require.NoError(t, err)
 	app, err := svc.CreateApp(t.Context(), "test")
 	require.NoError(t, err)
@@ -327,12 +333,19 @@ func TestNewHandlerConfig(t *testing.T) {
 	_, err := transport.NewHandler(nil, transport.HandlerConfig{})
 	assert.Error(t, err)
 	for name, cfg := range map[string]transport.HandlerConfig{
-		"negative body":  {MaxBodyBytes: -1},
-		"negative rate":  {RatePerSecond: -1},
-		"infinite rate":  {RatePerSecond: math.Inf(1)},
-		"NaN rate":       {RatePerSecond: math.NaN()},
-		"negative burst": {RateBurst: -1},
-		"negative table": {MaxTrackedAddresses: -1},
+		"negative body":          {MaxBodyBytes: -1},
+		"negative rate":          {RatePerSecond: -1},
+		"infinite rate":          {RatePerSecond: math.Inf(1)},
+		"NaN rate":               {RatePerSecond: math.NaN()},
+		"negative burst":         {RateBurst: -1},
+		"negative table":         {MaxTrackedAddresses: -1},
+		"negative registry body": {MaxRegistryBodyBytes: -1},
+		"negative burst limit":   {LoginPerIdentifier: transport.Limit{Burst: -1, Every: time.Second}},
+		"negative every":         {LoginPerAddress: transport.Limit{Burst: 1, Every: -time.Second}},
+		"half a limit":           {ConfirmPerParty: transport.Limit{Burst: 5}},
+		"half another":           {ConfirmPerIdentifier: transport.Limit{Every: time.Second}},
+		"no burst":               {AddPerParty: transport.Limit{Every: time.Second}},
+		"zero every":             {IdentifierPerAddress: transport.Limit{Burst: 1}},
 	} {
 		_, err := transport.NewHandler(e.svc, cfg)
 		assert.Error(t, err, name)
@@ -412,41 +425,60 @@ func TestClientAnswers(t *testing.T) {
 	assert.Equal(t, `{"token":"-_8"}`, string(body))
 }
 
-// TestProblemIs checks the table backwards: a problem matches the sentinel
-// of its code, the broad sentinels the narrow ones match, and nothing else.
+// TestProblemIs checks the table backwards: a problem matches the
+// sentinels of its code, the broad sentinels the narrow ones match, and
+// nothing else.
 func TestProblemIs(t *testing.T) {
-	table := map[string]error{
-		"key_even_modulus":       attesta.ErrEvenModulus,
-		"key_bad_exponent":       attesta.ErrBadExponent,
-		"bad_key":                attesta.ErrBadKey,
-		"unsupported_key":        attesta.ErrUnsupportedKey,
-		"key_too_small":          attesta.ErrKeyTooSmall,
-		"key_too_large":          attesta.ErrKeyTooLarge,
-		"private_key_disclosed":  attesta.ErrPrivateKeyDisclosed,
-		"key_banned":             attesta.ErrKeyBanned,
-		"bad_app_token":          attesta.ErrBadAppToken,
-		"challenge_unknown":      attesta.ErrChallengeUnknown,
-		"challenge_expired":      attesta.ErrChallengeExpired,
-		"too_many_challenges":    attesta.ErrTooManyChallenges,
-		"unauthorized":           attesta.ErrUnauthorized,
-		"bad_request":            transport.ErrBadRequest,
-		"unsupported_media_type": transport.ErrUnsupportedMediaType,
-		"too_large":              transport.ErrTooLarge,
-		"rate_limited":           transport.ErrRateLimited,
-		"method_not_allowed":     transport.ErrMethodNotAllowed,
-		"not_found":              transport.ErrNotFound,
-		"internal":               transport.ErrInternal,
+	table := map[string][]error{
+		"key_even_modulus":        {attesta.ErrEvenModulus},
+		"key_bad_exponent":        {attesta.ErrBadExponent},
+		"bad_key":                 {attesta.ErrBadKey},
+		"unsupported_key":         {attesta.ErrUnsupportedKey},
+		"key_too_small":           {attesta.ErrKeyTooSmall},
+		"key_too_large":           {attesta.ErrKeyTooLarge},
+		"private_key_disclosed":   {attesta.ErrPrivateKeyDisclosed},
+		"key_banned":              {attesta.ErrKeyBanned},
+		"bad_app_token":           {attesta.ErrBadAppToken},
+		"challenge_unknown":       {attesta.ErrChallengeUnknown},
+		"challenge_expired":       {attesta.ErrChallengeExpired},
+		"too_many_challenges":     {attesta.ErrTooManyChallenges},
+		"unauthorized":            {attesta.ErrUnauthorized},
+		"bad_identifier":          {attesta.ErrBadIdentifier},
+		"unknown_identifier_kind": {attesta.ErrUnknownIdentifierKind},
+		"identifier_taken":        {attesta.ErrIdentifierTaken},
+		"identifier_not_found":    {attesta.ErrIdentifierNotFound},
+		"too_many_identifiers":    {attesta.ErrTooManyIdentifiers},
+		"code_unknown":            {attesta.ErrCodeUnknown},
+		"code_expired":            {attesta.ErrCodeExpired},
+		"wrong_code":              {attesta.ErrWrongCode},
+		"code_tries_exhausted":    {attesta.ErrCodeTriesExhausted},
+		"no_notifier":             {attesta.ErrNoNotifier},
+		"version_conflict":        {attesta.ErrVersionConflict},
+		"kdf_too_weak":            {attesta.ErrKDFTooWeak},
+		"kdf_too_costly":          {attesta.ErrKDFTooCostly},
+		"bad_registry":            {attesta.ErrBadRegistry},
+		"bad_request":             {transport.ErrBadRequest},
+		"unsupported_media_type":  {transport.ErrUnsupportedMediaType},
+		"too_large":               {transport.ErrTooLarge, attesta.ErrRegistryTooLarge},
+		"rate_limited":            {transport.ErrRateLimited},
+		"method_not_allowed":      {transport.ErrMethodNotAllowed},
+		"not_found":               {transport.ErrNotFound, attesta.ErrNotFound},
+		"internal":                {transport.ErrInternal},
 	}
 	broad := map[string]error{"key_even_modulus": attesta.ErrBadKey, "key_bad_exponent": attesta.ErrUnsupportedKey}
 	for code, want := range table {
 		p := &transport.Problem{Code: code}
-		for other, s := range table {
-			assert.Equal(t, other == code || broad[code] == s, errors.Is(p, s), "%s is %s", code, other)
+		for other, sentinels := range table {
+			for _, s := range sentinels {
+				assert.Equal(t, other == code || broad[code] == s, errors.Is(p, s), "%s is %s", code, s)
+			}
 		}
-		assert.True(t, errors.Is(p, want))
-		if b, ok := broad[code]; ok {
-			assert.ErrorIs(t, p, b)
+		for _, s := range want {
+			assert.ErrorIs(t, p, s)
 		}
 	}
 	assert.False(t, errors.Is(&transport.Problem{}, transport.ErrInternal))
+	assert.False(t, errors.Is(&transport.Problem{}, attesta.ErrNotFound))
+	// Client-side errors have no code.
+	assert.False(t, errors.Is(&transport.Problem{Code: "internal"}, transport.ErrNoKey))
 }

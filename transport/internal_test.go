@@ -47,7 +47,7 @@ func TestB64(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	a := netip.MustParseAddr("192.0.2.1")
-	l := newLimiter(2, 3, 100)
+	l := newLimiter[netip.Addr](2, 3, 100)
 	for range 3 {
 		ok, _ := l.allow(a, t0)
 		assert.True(t, ok)
@@ -75,7 +75,7 @@ func TestLimiter(t *testing.T) {
 
 func TestLimiterBounded(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	l := newLimiter(1, 2, 8)
+	l := newLimiter[netip.Addr](1, 2, 8)
 	// Seven busy addresses, drained now, and one idle for an hour.
 	idle := netip.MustParseAddr("198.51.100.1")
 	l.allow(idle, t0.Add(-time.Hour))

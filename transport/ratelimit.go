@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"math"
 	"net"
 	"net/http"
@@ -10,22 +11,41 @@ import (
 	"time"
 )
 
-// limiter is a token bucket per client address, for one endpoint.
+// Limit shapes a token bucket: Burst requests at once, then one more every
+// Every. The zero Limit stands for the default of the field that holds it.
+type Limit struct {
+	Burst int
+	Every time.Duration
+}
+
+// check fills in the default and refuses a negative or half-set Limit.
+func (l *Limit) check(def Limit) error {
+	if *l == (Limit{}) {
+		*l = def
+	}
+	if l.Burst <= 0 || l.Every <= 0 {
+		return errors.New("transport: a HandlerConfig Limit needs a positive Burst and Every")
+	}
+	return nil
+}
+
+// limiter is a token bucket per key (a client address, a party, a login),
+// for one endpoint.
 //
-// Memory is bounded: at most max addresses are tracked. When a new address
-// arrives at a full table, a few entries are sampled (Go's map iteration
-// starts at a random place) and the one that has been idle longest — the
-// fullest bucket once refilled — is dropped. An evicted address starts
-// again with a full burst, so churning the table through many addresses
-// can only give an attacker's own addresses, or idle ones, a fresh burst:
-// it can never lock a client out, and costs O(1) per request.
-type limiter struct {
+// Memory is bounded: at most max keys are tracked. When a new key arrives
+// at a full table, a few entries are sampled (Go's map iteration starts at
+// a random place) and the one that has been idle longest — the fullest
+// bucket once refilled — is dropped. An evicted key starts again with a
+// full burst, so churning the table through many keys can only give an
+// attacker's own keys, or idle ones, a fresh burst: a drained bucket is the
+// last to go. It costs O(1) per request.
+type limiter[K comparable] struct {
 	rate  float64 // tokens per second
 	burst float64
 	max   int
 
 	mu      sync.Mutex
-	buckets map[netip.Addr]bucket
+	buckets map[K]bucket
 }
 
 type bucket struct {
@@ -36,16 +56,21 @@ type bucket struct {
 // evictionSample is how many entries are looked at to choose one to evict.
 const evictionSample = 8
 
-func newLimiter(rate float64, burst, max int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), max: max, buckets: make(map[netip.Addr]bucket)}
+func newLimiter[K comparable](rate float64, burst, max int) *limiter[K] {
+	return &limiter[K]{rate: rate, burst: float64(burst), max: max, buckets: make(map[K]bucket)}
 }
 
-// allow takes a token from addr's bucket. If there is none it returns
+// newLimiterOf returns a limiter shaped by l.
+func newLimiterOf[K comparable](l Limit, max int) *limiter[K] {
+	return newLimiter[K](float64(time.Second)/float64(l.Every), l.Burst, max)
+}
+
+// allow takes a token from key's bucket. If there is none it returns
 // false and how long until there is one.
-func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
+func (l *limiter[K]) allow(key K, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[addr]
+	b, ok := l.buckets[key]
 	if ok {
 		b.tokens = l.refill(b, now)
 	} else {
@@ -57,15 +82,15 @@ func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 	b.last = now
 	if b.tokens >= 1 {
 		b.tokens--
-		l.buckets[addr] = b
+		l.buckets[key] = b
 		return true, 0
 	}
-	l.buckets[addr] = b
+	l.buckets[key] = b
 	wait := time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
 	return false, wait
 }
 
-func (l *limiter) refill(b bucket, now time.Time) float64 {
+func (l *limiter[K]) refill(b bucket, now time.Time) float64 {
 	elapsed := now.Sub(b.last).Seconds()
 	if elapsed <= 0 {
 		return b.tokens
@@ -74,9 +99,9 @@ func (l *limiter) refill(b bucket, now time.Time) float64 {
 }
 
 // evict drops the fullest of a few sampled buckets.
-func (l *limiter) evict(now time.Time) {
+func (l *limiter[K]) evict(now time.Time) {
 	var (
-		victim netip.Addr
+		victim K
 		best   = -1.0
 		n      = 0
 	)

@@ -1,6 +1,10 @@
 package transport
 
-import "time"
+import (
+	"time"
+
+	"github.com/attesta-go/attesta/attesta"
+)
 
 // Wire types: the bodies of every endpoint, shared by the handlers and the
 // Client. In JSON, []byte fields are unpadded base64url strings (see B64);
@@ -35,9 +39,62 @@ type AuthKeyTokenResponse struct {
 
 // PartyResponse answers GET /v1/party.
 type PartyResponse struct {
-	PartyID string     `json:"party_id" cbor:"party_id"`
-	Created time.Time  `json:"created" cbor:"created"`
-	Keys    []PartyKey `json:"keys" cbor:"keys"`
+	PartyID     string            `json:"party_id" cbor:"party_id"`
+	Created     time.Time         `json:"created" cbor:"created"`
+	Keys        []PartyKey        `json:"keys" cbor:"keys"`
+	Identifiers []PartyIdentifier `json:"identifiers" cbor:"identifiers"`
+}
+
+// PartyIdentifier is one login identifier of a party, as the server knows
+// it: its kind and a hint (attesta.Identifier.Hint), never its value.
+// Pending is true for an email or phone whose code is not yet confirmed;
+// Added is absent while it is pending.
+type PartyIdentifier struct {
+	Kind    attesta.IdentifierKind `json:"kind" cbor:"kind"`
+	Hint    string                 `json:"hint" cbor:"hint"`
+	Pending bool                   `json:"pending" cbor:"pending"`
+	Added   time.Time              `json:"added,omitzero" cbor:"added,omitzero"`
+}
+
+// IdentifierBody is the body of POST /v1/identifiers and DELETE
+// /v1/identifiers: a kind ("nickname", "email" or "phone") and a value,
+// which the server normalises.
+type IdentifierBody struct {
+	Kind  attesta.IdentifierKind `json:"kind" cbor:"kind"`
+	Value string                 `json:"value" cbor:"value"`
+}
+
+// AddIdentifierResponse answers POST /v1/identifiers: "active" (a free
+// nickname, or an identifier the party holds already) or "pending" (a code
+// was sent to the email or phone).
+type AddIdentifierResponse struct {
+	Status attesta.IdentifierStatus `json:"status" cbor:"status"`
+}
+
+// ConfirmIdentifierBody is the body of POST /v1/identifiers/confirm.
+type ConfirmIdentifierBody struct {
+	Kind  attesta.IdentifierKind `json:"kind" cbor:"kind"`
+	Value string                 `json:"value" cbor:"value"`
+	Code  string                 `json:"code" cbor:"code"`
+}
+
+// PutRegistryBody is the body of PUT /v1/registry: a sealed registry block
+// and the version it replaces (0 if the party has none yet).
+type PutRegistryBody struct {
+	Registry B64    `json:"registry" cbor:"registry"`
+	Version  uint64 `json:"version" cbor:"version"`
+}
+
+// PutRegistryResponse answers PUT /v1/registry with the new version.
+type PutRegistryResponse struct {
+	Version uint64 `json:"version" cbor:"version"`
+}
+
+// RegistryResponse answers GET /v1/registry: a sealed registry block and
+// its version.
+type RegistryResponse struct {
+	Registry B64    `json:"registry" cbor:"registry"`
+	Version  uint64 `json:"version" cbor:"version"`
 }
 
 // PartyKey is one key of a party.

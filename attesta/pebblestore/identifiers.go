@@ -1,10 +1,12 @@
 package pebblestore
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -280,6 +282,9 @@ func (s *Store) Identifiers(ctx context.Context, party attesta.PartyID) ([]attes
 	for _, v := range pending {
 		out = append(out, attesta.IdentifierInfo{Kind: attesta.IdentifierKind(v.Kind), Hint: v.Hint, Pending: true})
 	}
+	slices.SortFunc(out, func(a, b attesta.IdentifierInfo) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Hint, b.Hint), cmp.Compare(b.Added.UnixNano(), a.Added.UnixNano()))
+	})
 	return out, nil
 }
 
