@@ -134,7 +134,9 @@ func benchService(b *testing.B) (interface{ Close() error }, *attesta.Service, s
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := attesta.New(attesta.Config{Store: st, MaxChallengesPerKey: 1 << 20})
+	secret := make([]byte, attesta.SecretSize)
+	rand.Read(secret)
+	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret, MaxChallengesPerKey: 1 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}

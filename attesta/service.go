@@ -97,9 +97,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.KDFFloors != nil {
 		s.floors = *cfg.KDFFloors
 	}
-	if len(cfg.Secret) == 0 { // TEMPORARY until callers pass a secret
-		cfg.Secret = rnd.Bytes(SecretSize)
-	}
 	if len(cfg.Secret) < SecretSize {
 		return nil, fmt.Errorf("attesta: Config.Secret needs %d random bytes", SecretSize)
 	}

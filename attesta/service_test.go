@@ -2,6 +2,7 @@ package attesta_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"sync"
 	"testing"
@@ -16,10 +17,11 @@ import (
 )
 
 type fixture struct {
-	dir   string
-	store *pebblestore.Store
-	svc   *attesta.Service
-	app   string
+	dir    string
+	secret []byte
+	store  *pebblestore.Store
+	svc    *attesta.Service
+	app    string
 }
 
 func newFixture(t *testing.T, cfg attesta.Config) *fixture {
@@ -38,6 +40,11 @@ func (f *fixture) open(t *testing.T, cfg attesta.Config) {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	cfg.Store = st
+	if f.secret == nil {
+		f.secret = make([]byte, attesta.SecretSize)
+		rand.Read(f.secret)
+	}
+	cfg.Secret = f.secret
 	svc, err := attesta.New(cfg)
 	require.NoError(t, err)
 	f.store, f.svc = st, svc
@@ -337,8 +344,17 @@ func TestConcurrentRedemption(t *testing.T) {
 }
 
 func TestNewConfig(t *testing.T) {
-	_, err := attesta.New(attesta.Config{})
-	assert.Error(t, err)
+	st, err := pebblestore.Open(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = attesta.New(attesta.Config{})
+	assert.Error(t, err, "no store")
+	_, err = attesta.New(attesta.Config{Store: st})
+	assert.Error(t, err, "no secret")
+	_, err = attesta.New(attesta.Config{Store: st, Secret: make([]byte, 16)})
+	assert.Error(t, err, "short secret")
+	_, err = attesta.New(attesta.Config{Store: st, Secret: make([]byte, 32), SessionTTL: -1})
+	assert.Error(t, err, "negative duration")
 }
 
 // flip changes one character in the middle of a token.
