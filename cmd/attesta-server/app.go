@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +20,8 @@ const appUsage = `Usage:
 
 NAME is 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting with a
 letter or digit. These commands open the data directory themselves: stop
-the server first.
+the server first. Like the server, they check the server secret
+DIR/secret and make it if it is missing.
 
 Flags:
 `
@@ -59,7 +61,16 @@ func appCommand(ctx context.Context, dataDir string, args []string, stdout, stde
 		return fail(err)
 	}
 	defer store.Close()
-	svc, err := attesta.New(attesta.Config{Store: store})
+	// The Service needs the secret, although applications do not use it:
+	// read it, or make it as the server would, so that every command that
+	// opens the data directory checks it the same way.
+	secret, err := openSecret(ctx, store, dataDir, func(_ bool, msg string) {
+		fmt.Fprintf(stderr, "attesta-server: %s: %s\n", filepath.Join(dataDir, secretFile), msg)
+	})
+	if err != nil {
+		return fail(err)
+	}
+	svc, err := attesta.New(attesta.Config{Store: store, Secret: secret})
 	if err != nil {
 		return fail(err)
 	}

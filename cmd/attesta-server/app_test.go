@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,15 @@ func TestAppCommands(t *testing.T) {
 	token := strings.TrimSpace(stdout)
 	assert.True(t, strings.HasPrefix(token, "ata_"), "token %q", token)
 	assert.Contains(t, stderr, "shown only now")
+	// The first command on a fresh directory makes the secret, as the
+	// server would.
+	secretPath := filepath.Join(dir, secretFile)
+	assert.Contains(t, stderr, "attesta-server: "+secretPath+": created the server secret; back it up with the data directory\n")
+	fi, err := os.Stat(secretPath)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	secret, err := os.ReadFile(secretPath)
+	require.NoError(t, err)
 
 	code, _, stderr = attestaServer(t, "-data", dir, "app", "create", "shop")
 	assert.Equal(t, 1, code)
@@ -61,6 +71,25 @@ func TestAppCommands(t *testing.T) {
 	assert.Equal(t, []string{"blog", "active"}, strings.Fields(lines[1])[:2])
 	assert.Equal(t, "-", strings.Fields(lines[1])[3])
 	assert.Equal(t, []string{"shop", "revoked"}, strings.Fields(lines[2])[:2])
+	assert.Empty(t, stderr)
+	again, err := os.ReadFile(secretPath)
+	require.NoError(t, err)
+	assert.Equal(t, secret, again)
+
+	// A secret others may read is refused by every command.
+	require.NoError(t, os.Chmod(secretPath, 0o644))
+	code, stdout, stderr = attestaServer(t, "app", "list", "-data", dir)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "has mode 0644")
+
+	// A directory that holds data but no secret (lost, or from before
+	// secrets) gets a new one, with a warning.
+	require.NoError(t, os.Remove(secretPath))
+	code, _, stderr = attestaServer(t, "app", "list", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "created a new server secret for a data directory that holds data already")
+	assert.Contains(t, stderr, "put the old one back from a backup")
 }
 
 func TestAppCommandsUsage(t *testing.T) {

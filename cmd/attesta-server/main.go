@@ -1,13 +1,18 @@
 // Command attesta-server is Attesta's demo server: the key register/connect
-// protocol over HTTP, on an embedded Pebble store in one directory.
+// and password login protocols over HTTP, on an embedded Pebble store in
+// one directory.
 //
 //	attesta-server [-data DIR] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
 //	attesta-server app create|list|revoke [-data DIR] [NAME]
 //
-// On first start with an empty data directory it creates an application
-// named "demo", prints its token on stdout and writes it to
-// DIR/demo-app-token (mode 0600). The app subcommands work on the data
-// directory while no server holds it.
+// The data directory holds the store, the server secret (DIR/secret, 32
+// random bytes, mode 0600, made on first start; it keys the identifier
+// hashes and the decoys, so back it up with the store) and the outbox
+// (DIR/outbox.jsonl, where this demo server writes verification codes
+// instead of sending them). On first start with an empty data directory
+// it creates an application named "demo", prints its token on stdout and
+// writes it to DIR/demo-app-token (mode 0600). The app subcommands work on
+// the data directory while no server holds it.
 package main
 
 import (
@@ -40,6 +45,18 @@ application named "demo", prints its token on stdout and writes it to
 DIR/demo-app-token (mode 0600). The token is shown once: the server keeps
 only its hash.
 
+The data directory holds, beside the store:
+  secret        the server secret: 32 random bytes, mode 0600, made on
+                first start (or by the first app command). It keys the
+                hashes under which the store knows login identifiers and
+                the decoys served for unknown logins: back it up with the
+                store, since without it no identifier matches any more.
+                The server refuses to start if it has another size or if
+                group or others have any access to it.
+  outbox.jsonl  verification codes for emails and phone numbers, one JSON
+                line each: this demo server writes them there instead of
+                sending them. The log says only that a code was sent.
+
 Server flags:
 `
 
@@ -52,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("attesta-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := serverConfig{}
-	fs.StringVar(&cfg.dataDir, "data", "./attesta-data", "the data directory `DIR`: the Pebble store, and demo-app-token")
+	fs.StringVar(&cfg.dataDir, "data", "./attesta-data", "the data directory `DIR`: the Pebble store, secret, outbox.jsonl and demo-app-token")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8700", "listen on `HOST:PORT`")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format` on stderr: text or json")

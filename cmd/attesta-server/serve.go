@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/outbox"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -46,7 +48,26 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	svc, err := attesta.New(attesta.Config{Store: store, Logger: log})
+	secret, err := openSecret(ctx, store, cfg.dataDir, func(warn bool, msg string) {
+		if warn {
+			log.Warn(msg, "file", filepath.Join(cfg.dataDir, secretFile))
+		} else {
+			log.Info(msg, "file", filepath.Join(cfg.dataDir, secretFile))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	outboxPath := filepath.Join(cfg.dataDir, outboxFile)
+	svc, err := attesta.New(attesta.Config{
+		Store:  store,
+		Logger: log,
+		Secret: secret,
+		// The demo's notifier: codes go to a file in the data directory,
+		// not to an email or a phone. The Service logs that a code was
+		// sent (kind and hint); the code itself is only in that file.
+		Notifier: outbox.New(outboxPath),
+	})
 	if err != nil {
 		return err
 	}
@@ -82,7 +103,7 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("attesta-server listening", "addr", ln.Addr().String(), "data", cfg.dataDir)
+	log.Info("attesta-server listening", "addr", ln.Addr().String(), "data", cfg.dataDir, "codes_to", outboxPath)
 
 	select {
 	case err := <-served:

@@ -18,13 +18,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/outbox"
 	"github.com/attesta-go/attesta/internal/testkeys"
 	"github.com/attesta-go/attesta/transport"
 )
 
 // TestServerBinary builds attesta-server and runs it as a user would: a
-// first start on an empty directory, the lock while it runs, a graceful
-// SIGTERM, the app commands, a restart on the same data, SIGINT.
+// first start on an empty directory (the demo app's token, the server
+// secret), a verification code that goes to the outbox and not to the
+// log, the lock while it runs, a graceful SIGTERM, the app commands, a
+// restart on the same data (and secret), SIGINT.
 func TestServerBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: does not build and run the attesta-server binary")
@@ -44,6 +47,14 @@ func TestServerBinary(t *testing.T) {
 	require.NoError(t, err)
 	demoToken := strings.TrimSpace(string(raw))
 	require.NoError(t, attesta.ParseAppToken(demoToken))
+	secretPath := filepath.Join(dir, secretFile)
+	fi, err = os.Stat(secretPath)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	secret, err := os.ReadFile(secretPath)
+	require.NoError(t, err)
+	assert.Len(t, secret, attesta.SecretSize)
+	assert.Contains(t, srv.stderr.String(), `"msg":"created the server secret; back it up with the data directory"`)
 
 	resp, err := http.Get(srv.url + "/healthz")
 	require.NoError(t, err)
@@ -54,6 +65,23 @@ func TestServerBinary(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, first.IsNew)
 
+	// A verification code goes to the outbox; the log says a code was
+	// sent, to whom by hint, and never the code.
+	st, err := client.AddIdentifier(ctx, first.Session, attesta.Email, "Someone@Example.org")
+	require.NoError(t, err)
+	assert.Equal(t, attesta.StatusPending, st)
+	outboxPath := filepath.Join(dir, outboxFile)
+	vcode, err := outbox.LastCode(outboxPath, "someone@example.org")
+	require.NoError(t, err)
+	fi, err = os.Stat(outboxPath)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.NoError(t, client.ConfirmIdentifier(ctx, first.Session, attesta.Email, "someone@example.org", vcode))
+	assert.Contains(t, srv.stderr.String(), `"msg":"verification code sent"`)
+	assert.Contains(t, srv.stderr.String(), `"to":"s***@example.org"`)
+	assert.NotContains(t, srv.stderr.String(), vcode)
+	assert.NotContains(t, srv.stderr.String(), "someone@")
+
 	// The data directory is locked while the server runs.
 	code, _, stderr := runBinary(t, exe, "app", "list", "-data", dir)
 	assert.Equal(t, 1, code)
@@ -61,6 +89,7 @@ func TestServerBinary(t *testing.T) {
 
 	// SIGTERM: a graceful stop, exit 0.
 	assert.Equal(t, 0, srv.stop(t, syscall.SIGTERM))
+	assert.NotContains(t, srv.stderr.String(), vcode)
 	assert.Equal(t, string(raw), srv.stdout.String(), "stdout is the token, once")
 	assert.Contains(t, srv.stderr.String(), "attesta-server stopped")
 
@@ -76,19 +105,34 @@ func TestServerBinary(t *testing.T) {
 	assert.Regexp(t, `(?m)^demo\s+active\s`, stdout)
 	assert.Regexp(t, `(?m)^shop\s+revoked\s`, stdout)
 
-	// A restart keeps everything and makes no new demo application.
+	// A restart keeps everything, the secret too (so identifiers still
+	// match), and makes no new demo application.
 	srv = startServer(t, exe, dir)
 	again, err := transport.NewClient(srv.url).Connect(ctx, key, demoToken)
 	require.NoError(t, err)
 	assert.False(t, again.IsNew)
 	assert.Equal(t, first.PartyID, again.PartyID)
+	_, err = transport.NewClient(srv.url).AddIdentifier(ctx, again.Session, attesta.Email, "someone@example.org")
+	assert.NoError(t, err, "the same party adding its own email again")
+	assert.NotContains(t, srv.stderr.String(), "created the server secret")
+	after, err := os.ReadFile(secretPath)
+	require.NoError(t, err)
+	assert.Equal(t, secret, after)
 	_, err = transport.NewClient(srv.url).Connect(ctx, key, shopToken)
 	assert.ErrorIs(t, err, attesta.ErrBadAppToken, "a revoked app's token")
 	assert.Equal(t, 0, srv.stop(t, os.Interrupt))
 	assert.Empty(t, srv.stdout.String())
-	after, err := os.ReadFile(tokenFile)
+	after, err = os.ReadFile(tokenFile)
 	require.NoError(t, err)
 	assert.Equal(t, raw, after)
+
+	// A secret that group or others may read stops the server at once.
+	require.NoError(t, os.Chmod(secretPath, 0o640))
+	code, stdout, stderr = runBinary(t, exe, "-data", dir, "-addr", "127.0.0.1:0")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "the server secret "+secretPath+" has mode 0640")
+	assert.NotContains(t, stderr, "listening")
 }
 
 // buildServer builds the command into a temporary directory, with -race
@@ -132,7 +176,7 @@ type server struct {
 func startServer(t *testing.T, exe, dir string) *server {
 	t.Helper()
 	s := &server{stdout: new(syncBuffer), stderr: new(syncBuffer), done: make(chan struct{})}
-	s.cmd = exec.Command(exe, "-data", dir, "-addr", "127.0.0.1:0", "-log-format", "json")
+	s.cmd = exec.Command(exe, "-data", dir, "-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug")
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	require.NoError(t, s.cmd.Start())
 	go func() {
