@@ -53,7 +53,9 @@ func (id Identifier) String() string { return string(id.Kind) + ":" + id.Value }
 //     Greek final sigma, so that every implementation agrees), NFKC again
 //     (lower-casing can leave a string unnormalised), trimmed, every run of
 //     white space inside collapsed to one U+0020; 4 to 64 characters; no
-//     control or format characters.
+//     control or format characters; no "@" and no leading "+" (after
+//     NFKC, so "＠" counts), which would make its login an email or a
+//     phone number.
 //   - email: trimmed, lower-cased (the whole address: providers treat the
 //     local part case-insensitively in practice, and one mailbox must not
 //     be two identifiers); exactly one '@' with a non-empty local part and
@@ -118,6 +120,11 @@ func normalizeNickname(s string) (string, error) {
 		b.WriteRune(r)
 	}
 	v := b.String()
+	// ParseLogin reads a login with "@" as an email and one starting with
+	// "+" as a phone number: such a nickname could never log in.
+	if strings.ContainsRune(v, '@') || strings.HasPrefix(v, "+") {
+		return "", fmt.Errorf("%w: a nickname holds no \"@\" and does not start with \"+\"", ErrBadIdentifier)
+	}
 	if n := utf8.RuneCountInString(v); n < MinNicknameRunes || n > MaxNicknameRunes {
 		return "", fmt.Errorf("%w: nickname needs %d to %d characters", ErrBadIdentifier, MinNicknameRunes, MaxNicknameRunes)
 	}

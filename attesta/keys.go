@@ -352,6 +352,17 @@ func decodePacked(packed []byte) (KeyType, [][]byte, error) {
 	return KeyType(code), fields, nil
 }
 
+// x25519P is the field prime of Curve25519, 2^255 - 19.
+var x25519P = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+
+func reversed(b []byte) []byte {
+	r := make([]byte, len(b))
+	for i, c := range b {
+		r[len(b)-1-i] = c
+	}
+	return r
+}
+
 // lowOrderProbe is a fixed X25519 scalar used only to test points.
 var lowOrderProbe, _ = ecdh.X25519().NewPrivateKey([]byte("attesta/v1 x25519 low-order test"))
 
@@ -359,6 +370,12 @@ var lowOrderProbe, _ = ecdh.X25519().NewPrivateKey([]byte("attesta/v1 x25519 low
 // with which every shared secret is all zeros (RFC 7748 §6.1): encryption
 // to them fails, and the key could never answer a challenge anyway.
 func x25519Point(b []byte) (*ecdh.PublicKey, error) {
+	// One point, one encoding, one key id: X25519 ignores bit 255 and
+	// reduces u modulo p = 2^255 - 19 (RFC 7748 §5), so a key with bit
+	// 255 set or u >= p would be a banned key under another id.
+	if len(b) != x25519Size || b[31]&0x80 != 0 || new(big.Int).SetBytes(reversed(b)).Cmp(x25519P) >= 0 {
+		return nil, fmt.Errorf("%w: x25519 point not in canonical form", ErrBadKey)
+	}
 	pk, err := ecdh.X25519().NewPublicKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)

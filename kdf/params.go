@@ -291,6 +291,9 @@ func parse(b []byte) (Params, error) {
 	}
 	var p Params
 	var want int
+	if code > 255 {
+		return Params{}, fmt.Errorf("%w: type code %d", ErrUnknownAlgorithm, code)
+	}
 	switch Algorithm(code) {
 	case Argon2id, Scrypt:
 		want = 5

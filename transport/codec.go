@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/attesta-go/attesta/internal/cborx"
 )
@@ -127,6 +128,11 @@ func decodeBody(f format, data []byte, v any) error {
 // that the body is one object whose members are exactly v's fields, each
 // once, spelled exactly, followed by nothing but white space.
 func decodeJSON(data []byte, v any) error {
+	// encoding/json would replace invalid UTF-8 with U+FFFD, so that two
+	// different bodies meant the same: refuse it, as the CBOR decoder does.
+	if !utf8.Valid(data) {
+		return badRequest("the body is not valid UTF-8")
+	}
 	names := jsonNames(v)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {

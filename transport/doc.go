@@ -155,6 +155,7 @@
 //	attesta.ErrNoNotifier          501     no_notifier
 //	attesta.ErrVersionConflict     409     version_conflict
 //	attesta.ErrKDFTooWeak          400     kdf_too_weak
+//	attesta.ErrKDFTooCostly        400     kdf_too_costly
 //	attesta.ErrBadRegistry         400     bad_registry
 //	ErrBadRequest                  400     bad_request
 //	ErrUnsupportedMediaType        415     unsupported_media_type

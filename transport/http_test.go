@@ -64,6 +64,7 @@ func TestMalformedBodies(t *testing.T) {
 		{"json/not an object", req, js, []byte(`["key"]`), false, 400, "bad_request"},
 		{"json/null", req, js, []byte(`null`), false, 400, "bad_request"},
 		{"json/string", req, js, []byte(`"x"`), false, 400, "bad_request"},
+		{"json/not utf-8", req, js, []byte(`{"key":"` + key + "\",\"app_token\":\"ata_\xff\xfe\"}"), false, 400, "bad_request"},
 		{"json/unknown field", req, js, []byte(okReq[:len(okReq)-1] + `,"extra":1}`), false, 400, "bad_request"},
 		{"json/duplicate field", req, js, []byte(fmt.Sprintf(`{"key":%q,"key":%q,"app_token":%q}`, key, key, e.app)), false, 400, "bad_request"},
 		{"json/field case", req, js, []byte(fmt.Sprintf(`{"Key":%q,"app_token":%q}`, key, e.app)), false, 400, "bad_request"},
