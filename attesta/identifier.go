@@ -56,9 +56,12 @@ func (id Identifier) String() string { return string(id.Kind) + ":" + id.Value }
 //     control or format characters; no "@" and no leading "+" (after
 //     NFKC, so "＠" counts), which would make its login an email or a
 //     phone number.
-//   - email: trimmed, lower-cased (the whole address: providers treat the
-//     local part case-insensitively in practice, and one mailbox must not
-//     be two identifiers); exactly one '@' with a non-empty local part and
+//   - email: trimmed, NFKC, lower-cased as nicknames are, NFKC again (the
+//     whole address: providers treat the local part case-insensitively in
+//     practice, and one mailbox must not be two identifiers; NFKC makes a
+//     composed and a decomposed "é", or a fullwidth letter and its ASCII
+//     twin, one address — the code goes to the normalised address, so
+//     only its owner can confirm it); exactly one '@' with a non-empty local part and
 //     a domain holding a dot; no white space or control characters; at
 //     most 254 bytes.
 //   - phone: the characters space, '-', '.', '(' and ')' are dropped; the
@@ -132,7 +135,7 @@ func normalizeNickname(s string) (string, error) {
 }
 
 func normalizeEmail(s string) (string, error) {
-	v := strings.ToLower(strings.TrimSpace(s))
+	v := norm.NFKC.String(strings.ToLower(norm.NFKC.String(strings.TrimSpace(s))))
 	at := strings.IndexByte(v, '@')
 	if at <= 0 || at != strings.LastIndexByte(v, '@') || len(v) > MaxEmailBytes {
 		return "", fmt.Errorf("%w: email", ErrBadIdentifier)

@@ -83,6 +83,10 @@ func (id KeyID) String() string { return base64.RawURLEncoding.EncodeToString(id
 // ParseKeyID parses the unpadded base64url form of a key id.
 func ParseKeyID(s string) (KeyID, error) {
 	var id KeyID
+	// Length first: the decoder skips '\r' and '\n' (see ParsePartyID).
+	if len(s) != base64.RawURLEncoding.EncodedLen(len(id)) {
+		return KeyID{}, fmt.Errorf("%w: key id", ErrBadKey)
+	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != len(id) {
 		return KeyID{}, fmt.Errorf("%w: key id", ErrBadKey)

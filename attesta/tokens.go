@@ -33,6 +33,11 @@ func (p PartyID) IsZero() bool { return p == PartyID{} }
 // ParsePartyID parses the string form of a party id.
 func ParsePartyID(s string) (PartyID, error) {
 	var p PartyID
+	// The length check comes first: the decoder skips '\r' and '\n', so
+	// without it one id would have many spellings.
+	if len(s) != base64.RawURLEncoding.EncodedLen(len(p)) {
+		return PartyID{}, fmt.Errorf("attesta: malformed party id")
+	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != len(p) {
 		return PartyID{}, fmt.Errorf("attesta: malformed party id")

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/internal/testkeys"
 )
 
-// seeds adds every fixture key, in every form, to f and returns how many.
+// keySeeds adds every fixture key, in every form, and the keys and key
+// files of the vectors to f, and returns how many.
 func keySeeds(f *testing.F) int {
 	n := 0
 	add := func(b []byte) { f.Add(b); n++ }
@@ -30,13 +32,15 @@ func keySeeds(f *testing.F) int {
 			add(b)
 		}
 	}
-	return n
-}
-
-func requireSeeds(f *testing.F, n int) {
-	if n == 0 {
-		f.Fatal("empty seed corpus")
+	for _, b := range vectorBytes("key", "pem", "der", "private", "public") {
+		add(b)
 	}
+	for _, s := range vectorText("pem") {
+		if strings.Contains(s, "-----BEGIN") {
+			add([]byte(s))
+		}
+	}
+	return n
 }
 
 func FuzzParsePublicKey(f *testing.F) {
@@ -120,20 +124,6 @@ func FuzzParsePEM(f *testing.F) {
 			}
 		} else if k != nil {
 			t.Fatal("failed parse returned a key")
-		}
-	})
-}
-
-func FuzzBearerTokens(f *testing.F) {
-	n := 0
-	for _, s := range []string{"ats_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ata_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", "ats_", "ata_===="} {
-		f.Add(s)
-		n++
-	}
-	requireSeeds(f, n)
-	f.Fuzz(func(t *testing.T, s string) {
-		if attesta.ParseSession(s) == nil && attesta.ParseAppToken(s) == nil {
-			t.Fatal("one string is both a session and an app token")
 		}
 	})
 }
