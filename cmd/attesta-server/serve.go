@@ -18,6 +18,7 @@ import (
 )
 
 type serverConfig struct {
+	ratePerSecond   float64
 	dataDir         string
 	addr            string
 	shutdownTimeout time.Duration
@@ -71,7 +72,11 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 	if err != nil {
 		return err
 	}
-	h, err := transport.NewHandler(svc, transport.HandlerConfig{Logger: log})
+	hc := transport.HandlerConfig{Logger: log}
+	if cfg.ratePerSecond > 0 {
+		hc.RatePerSecond, hc.RateBurst = cfg.ratePerSecond, int(max(1, 2*cfg.ratePerSecond))
+	}
+	h, err := transport.NewHandler(svc, hc)
 	if err != nil {
 		return err
 	}

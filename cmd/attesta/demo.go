@@ -19,11 +19,16 @@ var demoCmd = &command{
 	usage: `Usage: attesta demo [-v] [-cbor]
 
 Starts a server inside this process (a real Pebble store in a temporary
-directory, removed at the end, and real HTTP on 127.0.0.1) and walks
-through the key register/connect flow with the Go client, step by step.
+directory, removed at the end, a random server secret, verification codes
+written to an outbox file beside the store, and real HTTP on 127.0.0.1)
+and walks through the whole story with the Go client, step by step: the
+key register/connect flow, then password login (login identifiers, the
+password-sealed registry, a second device that logs in with a nickname
+and the password, a wrong password, the decoy an unknown login gets).
 Each step checks what the server answers; the demo stops and exits 1 at
 the first step that does not behave as expected, so it doubles as a smoke
-test.
+test. The password KDF runs with its default parameters, a few times: the
+demo takes a second or two.
 `,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env) int {
 		verbose := fs.Bool("v", false, "show the server's log on stderr")
@@ -32,8 +37,9 @@ test.
 	},
 }
 
-// demoTimeout bounds the whole demo; it takes well under a second.
-const demoTimeout = time.Minute
+// demoTimeout bounds the whole demo; it takes a second or two, most of it
+// in the password KDF.
+const demoTimeout = 2 * time.Minute
 
 // demo is the state the steps share.
 type demo struct {
@@ -44,6 +50,11 @@ type demo struct {
 	key      *attesta.PrivateKey // the party's key
 	partyID  string
 	session  string
+
+	// password login
+	clientOpts []transport.ClientOption // JSON or CBOR, for a second device's client
+	password   []byte
+	block      []byte // the registry as stored
 }
 
 // demoStep is one step: a title, and a body that prints what it does with
@@ -53,9 +64,32 @@ type demoStep struct {
 	run   func(d *demo, ctx context.Context) error
 }
 
-// demoSteps is the walk-through, in order; each step may use what the
-// steps before it left in demo.
-var demoSteps = []demoStep{
+// demoPart is a chapter of the walk-through: one flow, in steps. Steps
+// are numbered across parts, and each may use what the steps before it,
+// in its part or an earlier one, left in demo.
+type demoPart struct {
+	title string
+	steps []demoStep
+}
+
+// demoParts is the walk-through, in order. A later issue adds its flow as
+// a part at the end.
+var demoParts = []demoPart{
+	{"Key register/connect", connectSteps},
+	{"Password login", passwordSteps},
+}
+
+// demoSteps returns every step, in order.
+func demoSteps() []demoStep {
+	var all []demoStep
+	for _, p := range demoParts {
+		all = append(all, p.steps...)
+	}
+	return all
+}
+
+// connectSteps walk through the key register/connect flow.
+var connectSteps = []demoStep{
 	{`Create the application "demo"`, (*demo).createApp},
 	{"Generate a key", (*demo).generateKey},
 	{"A new key registers: a new party", (*demo).register},
@@ -88,23 +122,30 @@ func runDemo(ctx context.Context, e *env, verbose, useCBOR bool) (code int) {
 	if useCBOR {
 		opts, format = append(opts, transport.WithCBOR()), "CBOR"
 	}
-	d := &demo{out: e.stdout, srv: srv, client: transport.NewClient(srv.url, opts...)}
+	d := &demo{out: e.stdout, srv: srv, client: transport.NewClient(srv.url, opts...), clientOpts: opts}
 
 	fmt.Fprintf(d.out, "Attesta demo: a real server in this process\n")
-	fmt.Fprintf(d.out, "   store   %s (Pebble; removed at the end)\n", srv.dir)
+	fmt.Fprintf(d.out, "   data    %s (removed at the end)\n", srv.dir)
+	fmt.Fprintf(d.out, "   store   %s (Pebble)\n", srv.storeDir)
+	fmt.Fprintf(d.out, "   outbox  %s (where the server's notifier writes codes)\n", srv.outbox)
 	fmt.Fprintf(d.out, "   server  %s (%s)\n", srv.url, format)
 	if err := d.client.Health(ctx); err != nil {
 		return e.errorf("demo: GET /healthz: %s", describe(err))
 	}
-	for i, s := range demoSteps {
-		fmt.Fprintf(d.out, "\n%d. %s\n", i+1, s.title)
-		if err := s.run(d, ctx); err != nil {
-			fmt.Fprintf(d.out, "   FAIL: %s\n", describe(err))
-			return e.errorf("demo: step %d of %d (%s) did not behave as expected", i+1, len(demoSteps), s.title)
+	steps, n := demoSteps(), 0
+	for _, p := range demoParts {
+		fmt.Fprintf(d.out, "\n== %s\n", p.title)
+		for _, s := range p.steps {
+			n++
+			fmt.Fprintf(d.out, "\n%d. %s\n", n, s.title)
+			if err := s.run(d, ctx); err != nil {
+				fmt.Fprintf(d.out, "   FAIL: %s\n", describe(err))
+				return e.errorf("demo: step %d of %d (%s) did not behave as expected", n, len(steps), s.title)
+			}
+			fmt.Fprintln(d.out, "   ok")
 		}
-		fmt.Fprintln(d.out, "   ok")
 	}
-	fmt.Fprintf(d.out, "\nAll %d steps behaved as expected (%v).\n", len(demoSteps), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(d.out, "\nAll %d steps behaved as expected (%v).\n", len(steps), time.Since(start).Round(time.Millisecond))
 	return 0
 }
 

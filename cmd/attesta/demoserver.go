@@ -6,26 +6,40 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/outbox"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/internal/rnd"
 	"github.com/attesta-go/attesta/transport"
 )
 
 // demoServer is a real server inside this process: the Pebble store in a
-// temporary directory, the transport handlers on a loopback port. It is
-// wired as attesta-server wires it, minus flags and signals.
+// temporary directory, a random server secret, verification codes written
+// to an outbox file beside the store, the transport handlers on a
+// loopback port. It is wired as attesta-server wires it, minus flags,
+// signals and a secret kept on disk.
 type demoServer struct {
-	dir    string
-	store  *pebblestore.Store
-	svc    *attesta.Service
-	http   *http.Server
-	served chan error
-	url    string
+	dir      string // the temporary directory, holding the two below
+	storeDir string
+	outbox   string // the outbox file: outbox.LastCode reads codes from it
+	store    *pebblestore.Store
+	svc      *attesta.Service
+	http     *http.Server
+	served   chan error
+	url      string
 }
 
-func startDemoServer(log *slog.Logger) (_ *demoServer, err error) {
+func startDemoServer(log *slog.Logger) (*demoServer, error) {
+	return startDemoServerWith(log, attesta.Config{}, transport.HandlerConfig{})
+}
+
+// startDemoServerWith starts a demo server with the settings of cfg and
+// hc that tests change (KDFFloors, rate limits); the store, the secret,
+// the notifier and the loggers are the demo server's.
+func startDemoServerWith(log *slog.Logger, cfg attesta.Config, hc transport.HandlerConfig) (_ *demoServer, err error) {
 	s := &demoServer{}
 	defer func() {
 		if err != nil {
@@ -35,13 +49,19 @@ func startDemoServer(log *slog.Logger) (_ *demoServer, err error) {
 	if s.dir, err = os.MkdirTemp("", "attesta-demo-"); err != nil {
 		return nil, err
 	}
-	if s.store, err = pebblestore.Open(s.dir); err != nil {
+	s.storeDir = filepath.Join(s.dir, "store")
+	s.outbox = filepath.Join(s.dir, "outbox.jsonl")
+	if s.store, err = pebblestore.Open(s.storeDir); err != nil {
 		return nil, err
 	}
-	if s.svc, err = attesta.New(attesta.Config{Store: s.store, Logger: log}); err != nil {
+	cfg.Store, cfg.Logger = s.store, log
+	cfg.Secret = rnd.Bytes(attesta.SecretSize)
+	cfg.Notifier = outbox.New(s.outbox)
+	if s.svc, err = attesta.New(cfg); err != nil {
 		return nil, err
 	}
-	h, err := transport.NewHandler(s.svc, transport.HandlerConfig{Logger: log})
+	hc.Logger = log
+	h, err := transport.NewHandler(s.svc, hc)
 	if err != nil {
 		return nil, err
 	}

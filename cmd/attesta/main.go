@@ -1,12 +1,18 @@
 // Command attesta is Attesta's command-line client: it makes keys, shows
-// their packed public form and id, connects to a server, and runs a demo of
-// the whole flow against a server it starts in-process.
+// their packed public form and id, connects to a server, manages login
+// identifiers and the password-sealed registry, logs in with a password
+// on a device that has no key, and runs a demo of the whole story against
+// a server it starts in-process.
 //
 //	attesta keygen [-type ALG] -out FILE
 //	attesta pubkey [-json] -in FILE
 //	attesta connect [-server URL] (-app-token-file F | -app-token T) -key FILE
+//	attesta identifier add|confirm|remove [-server URL] (-session-file F | -session S) -kind KIND -value V [-code C]
+//	attesta registry push [-server URL] (-session-file F | -session S) -key FILE [-password-file F]
+//	attesta registry pull [-server URL] -login NAME [-password-file F | -header]
+//	attesta login [-server URL] (-app-token-file F | -app-token T) -login NAME [-password-file F] -out FILE
 //	attesta demo [-v]
-//	attesta help [COMMAND]
+//	attesta help [COMMAND [SUBCOMMAND]]
 package main
 
 import (
@@ -17,21 +23,52 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/attesta-go/attesta/kdf"
 )
 
 // command is one subcommand: its name, a one-line summary, the usage text
 // shown by "attesta help NAME" and -h, and setup, which defines the
 // command's flags on fs and returns its body, run once the flags are
 // parsed.
+//
+// A group ("attesta registry push|pull") has sub instead of usage and
+// setup: its first argument names one of sub, which runs as above. Each of
+// sub names its group in group.
 type command struct {
 	name, summary, usage string
 	setup                func(fs *flag.FlagSet) func(ctx context.Context, e *env) int
+	sub                  []*command
+	group                string
+}
+
+// path is the command's name as typed after "attesta": "registry push".
+func (c *command) path() string {
+	if c.group != "" {
+		return c.group + " " + c.name
+	}
+	return c.name
 }
 
 // env is what a command may touch, so that tests run commands in-process.
 type env struct {
+	// stdin is where passwords come from when no -password-file is given:
+	// a terminal (read without echo) or a pipe (one line). Nil (the tests'
+	// default) has no password to give.
+	stdin          io.Reader
 	stdout, stderr io.Writer
+
+	// Test hooks, nil outside tests; no flag or variable reaches them.
+	//
+	// beforePut runs in "registry push" after the registry is read and
+	// sealed and before it is put (attempt 0, 1, …), so that a test can
+	// make a concurrent push win the race. sealKDF replaces push's KDF
+	// parameters (-kdf), so that a test that is not about the KDF can
+	// seal with cheap ones (against a server whose floors allow them).
+	beforePut func(attempt int)
+	sealKDF   func() kdf.Params
 }
 
 // errorf prints "attesta: ..." on stderr and returns exit status 1.
@@ -42,7 +79,10 @@ func (e *env) errorf(format string, args ...any) int {
 
 // flagSet returns c's flag set, printing on w, and c's body.
 func (c *command) flagSet(w io.Writer) (*flag.FlagSet, func(context.Context, *env) int) {
-	fs := flag.NewFlagSet("attesta "+c.name, flag.ContinueOnError)
+	if c.sub != nil {
+		return c.groupFlagSet(w), nil
+	}
+	fs := flag.NewFlagSet("attesta "+c.path(), flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), c.usage)
@@ -52,8 +92,12 @@ func (c *command) flagSet(w io.Writer) (*flag.FlagSet, func(context.Context, *en
 	return fs, c.setup(fs)
 }
 
-// exec parses args (flags only, no positional arguments) and runs c.
+// exec parses args (flags only, no positional arguments) and runs c; a
+// group runs the subcommand args[0] names.
 func (c *command) exec(ctx context.Context, e *env, args []string) int {
+	if c.sub != nil {
+		return c.execGroup(ctx, e, args)
+	}
 	fs, body := c.flagSet(e.stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,7 +106,7 @@ func (c *command) exec(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "attesta %s: unexpected argument %q\n", c.name, fs.Arg(0))
+		fmt.Fprintf(e.stderr, "attesta %s: unexpected argument %q\n", c.path(), fs.Arg(0))
 		fs.Usage()
 		return 2
 	}
@@ -70,7 +114,7 @@ func (c *command) exec(ctx context.Context, e *env, args []string) int {
 }
 
 // commands are the subcommands, in the order help lists them.
-var commands = []*command{keygenCmd, pubkeyCmd, connectCmd, demoCmd}
+var commands = []*command{keygenCmd, pubkeyCmd, connectCmd, identifierCmd, registryCmd, loginCmd, demoCmd, keypoolCmd, loadCmd}
 
 const mainUsage = `Attesta: key-based accounts. A party owns an account because it holds a
 private key; the server knows only the public key.
@@ -79,7 +123,7 @@ Usage:
   attesta COMMAND [flags]
 
 Commands:
-%s  help      show help for a command: attesta help COMMAND
+%s  help       show help for a command: attesta help COMMAND [SUBCOMMAND]
 
 Start with "attesta demo": it runs the whole flow against an in-process
 server and exits non-zero if any step misbehaves.
@@ -88,13 +132,13 @@ server and exits non-zero if any step misbehaves.
 func printMainUsage(w io.Writer) {
 	var list string
 	for _, c := range commands {
-		list += fmt.Sprintf("  %-9s %s\n", c.name, c.summary)
+		list += fmt.Sprintf("  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, list)
 }
 
-func lookup(name string) *command {
-	for _, c := range commands {
+func lookup(list []*command, name string) *command {
+	for _, c := range list {
 		if c.name == name {
 			return c
 		}
@@ -104,7 +148,7 @@ func lookup(name string) *command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -119,9 +163,16 @@ func run(ctx context.Context, e *env, args []string) int {
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && name == "help" {
-			c := lookup(args[1])
+			c := lookup(commands, args[1])
 			if c == nil {
 				return e.errorf("no command %q (see attesta help)", args[1])
+			}
+			if len(args) > 2 && c.sub != nil {
+				s := lookup(c.sub, args[2])
+				if s == nil {
+					return e.errorf("no command %q %q (see attesta help %s)", args[1], args[2], args[1])
+				}
+				c = s
 			}
 			fs, _ := c.flagSet(e.stdout)
 			fs.Usage()
@@ -130,7 +181,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		printMainUsage(e.stdout)
 		return 0
 	default:
-		c := lookup(name)
+		c := lookup(commands, name)
 		if c == nil {
 			fmt.Fprintf(e.stderr, "attesta: unknown command %q\n\n", name)
 			printMainUsage(e.stderr)
@@ -138,4 +189,45 @@ func run(ctx context.Context, e *env, args []string) int {
 		}
 		return c.exec(ctx, e, args[1:])
 	}
+}
+
+// groupFlagSet is a group's flag set: it has no flags, only the usage
+// that lists the subcommands.
+func (c *command) groupFlagSet(w io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("attesta "+c.name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		names := make([]string, len(c.sub))
+		for i, s := range c.sub {
+			names[i] = s.name
+		}
+		fmt.Fprintf(fs.Output(), "Usage: attesta %s %s [flags]\n\n%s%s.\n\nCommands:\n",
+			c.name, strings.Join(names, "|"), strings.ToUpper(c.summary[:1]), c.summary[1:])
+		for _, s := range c.sub {
+			fmt.Fprintf(fs.Output(), "  %-8s %s\n", s.name, s.summary)
+		}
+		fmt.Fprintf(fs.Output(), "\nattesta help %s COMMAND tells more.\n", c.name)
+	}
+	return fs
+}
+
+// execGroup runs the subcommand args[0] names with the rest of args.
+func (c *command) execGroup(ctx context.Context, e *env, args []string) int {
+	fs := c.groupFlagSet(e.stderr)
+	if len(args) == 0 {
+		fs.Usage()
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fs.Usage()
+		return 0
+	}
+	s := lookup(c.sub, args[0])
+	if s == nil {
+		fmt.Fprintf(e.stderr, "attesta %s: unknown command %q\n\n", c.name, args[0])
+		fs.Usage()
+		return 2
+	}
+	return s.exec(ctx, e, args[1:])
 }

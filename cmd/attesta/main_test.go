@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/registry"
 )
 
 // cli runs the command in-process and returns its exit status, stdout
@@ -32,16 +33,39 @@ func TestDemo(t *testing.T) {
 			code, stdout, stderr := cli(t, args...)
 			require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			assert.Empty(t, stderr)
-			for i, s := range demoSteps {
+			steps := demoSteps()
+			for i, s := range steps {
 				assert.Contains(t, stdout, fmt.Sprintf("\n%d. %s\n", i+1, s.title))
 			}
-			assert.Equal(t, len(demoSteps), strings.Count(stdout, "\n   ok\n"))
-			assert.Contains(t, stdout, fmt.Sprintf("All %d steps behaved as expected", len(demoSteps)))
-			for _, code := range []string{"challenge_unknown", "private_key_disclosed", "key_banned", "unauthorized"} {
+			for _, p := range demoParts {
+				assert.Contains(t, stdout, "\n== "+p.title+"\n")
+			}
+			assert.Equal(t, len(steps), strings.Count(stdout, "\n   ok\n"))
+			assert.Contains(t, stdout, fmt.Sprintf("All %d steps behaved as expected", len(steps)))
+			for _, code := range []string{
+				"challenge_unknown", "private_key_disclosed", "key_banned", "unauthorized",
+				"wrong_code", "kdf_too_weak",
+			} {
 				assert.Contains(t, stdout, code)
 			}
-			// The temporary store is gone.
-			m := regexp.MustCompile(`store   (\S+) `).FindStringSubmatch(stdout)
+			// Password login: the identifiers' hints, the second device
+			// on the same party with the same key, the KDF's time, the
+			// wrong password and the decoy.
+			assert.Regexp(t, `(?m)^      nickname ad\*\*\*\s+active$`, stdout)
+			assert.Regexp(t, `(?m)^      email    a\*\*\*@example\.org\s+active$`, stdout)
+			party := regexp.MustCompile(`is_new: true, party_id: (\S+),`).FindStringSubmatch(stdout)
+			require.NotNil(t, party, stdout)
+			assert.Equal(t, 3, strings.Count(stdout, "is_new: false, party_id: "+party[1]), "connect, token, password login")
+			key := regexp.MustCompile(`key id (\S+) \(SHA-256`).FindStringSubmatch(stdout)
+			require.NotNil(t, key, stdout)
+			assert.Contains(t, stdout, "recovered key "+key[1]+"\n")
+			assert.Regexp(t, `opened the registry in \d+(\.\d+)?m?s \(the password KDF\)`, stdout)
+			assert.Equal(t, 2, strings.Count(stdout, registry.ErrWrongPassword.Error()), "the wrong password and the decoy")
+			sizes := regexp.MustCompile(`(?m)^      (?:decoy|real): +(\d+ bytes, version 1, format 1, argon2id\(m=65536KiB,t=3,p=4\))$`).FindAllStringSubmatch(stdout, -1)
+			require.Len(t, sizes, 2, stdout)
+			assert.Equal(t, sizes[0][1], sizes[1][1])
+			// The temporary data directory (store and outbox) is gone.
+			m := regexp.MustCompile(`data    (\S+) `).FindStringSubmatch(stdout)
 			require.NotNil(t, m, stdout)
 			assert.NoDirExists(t, m[1])
 		})
@@ -143,14 +167,42 @@ func TestHelp(t *testing.T) {
 	for _, c := range commands {
 		assert.Contains(t, stdout, "  "+c.name+" ")
 	}
-	for _, c := range commands {
-		code, stdout, _ := cli(t, "help", c.name)
+	// leaf checks a command that has flags: its help, and -h.
+	leaf := func(c *command, path ...string) {
+		t.Helper()
+		code, stdout, _ := cli(t, append([]string{"help"}, path...)...)
 		assert.Equal(t, 0, code)
-		assert.Contains(t, stdout, "Usage: attesta "+c.name)
+		assert.Contains(t, stdout, "Usage: attesta "+strings.Join(path, " ")+" ")
 		assert.Contains(t, stdout, "Flags:")
-		code, _, stderr := cli(t, c.name, "-h")
+		code, _, stderr := cli(t, append(path, "-h")...)
 		assert.Equal(t, 0, code)
 		assert.Equal(t, stdout, stderr, "-h prints the same help on stderr")
+	}
+	for _, c := range commands {
+		if c.sub == nil {
+			leaf(c, c.name)
+			continue
+		}
+		code, stdout, _ := cli(t, "help", c.name)
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "Usage: attesta "+c.name+" ")
+		for _, s := range c.sub {
+			assert.Equal(t, c.name, s.group)
+			assert.Contains(t, stdout, "  "+s.name+" ")
+			leaf(s, c.name, s.name)
+		}
+		code, _, stderr := cli(t, c.name, "-h")
+		assert.Equal(t, 0, code)
+		assert.Equal(t, stdout, stderr)
+		code, _, stderr = cli(t, c.name)
+		assert.Equal(t, 2, code)
+		assert.Equal(t, stdout, stderr)
+		code, _, stderr = cli(t, c.name, "frobnicate")
+		assert.Equal(t, 2, code)
+		assert.Contains(t, stderr, `attesta `+c.name+`: unknown command "frobnicate"`)
+		code, _, stderr = cli(t, "help", c.name, "frobnicate")
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stderr, `no command "`+c.name+`" "frobnicate"`)
 	}
 	code, _, _ = cli(t)
 	assert.Equal(t, 2, code)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // withProgress runs f, showing on w that it runs: on a terminal a spinner
@@ -52,19 +54,9 @@ func withProgress[T any](ctx context.Context, w io.Writer, msg string, f func() 
 	}
 }
 
-// isTerminal reports whether w is a terminal: a character device other
-// than the null device. (golang.org/x/term asks the kernel instead; this
-// standard-library test is enough to keep escape codes out of pipes, files
-// and logs.)
+// isTerminal reports whether w is a terminal, as the kernel sees it, so
+// that escape codes stay out of pipes, files and logs.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return false
-	}
-	null, err := os.Stat(os.DevNull)
-	return err != nil || !os.SameFile(fi, null)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,0 +1,695 @@
+// Package crashtest kills attesta-server with SIGKILL under load and checks
+// that no acknowledged state was lost and no half-made state was left.
+//
+// It builds the real binaries, so it is slow (a couple of minutes) and runs
+// only when asked:
+//
+//	ATTESTA_CRASHTEST=1 go test -count=1 -run TestCrash -v ./crashtest/
+//
+// .ci/run does so on every submission.
+package crashtest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/transport"
+)
+
+// The shape of a run. Each round runs the load generator for
+// loadDuration, kills the server at a random moment between killAfterMin
+// and killAfterMax, restarts it at once on the same directory while the
+// load goes on, and then checks every registration made so far.
+const (
+	rounds       = 6
+	loadClients  = 32
+	loadDuration = 5 * time.Second
+	killAfterMin = time.Second
+	killAfterMax = 4 * time.Second
+	// loadSourceAddrs and verifySourceAddrs spread the load and the
+	// checks over loopback addresses, so that the server's rate limit per
+	// client address (20 a second) is not what is measured.
+	loadSourceAddrs   = 128
+	verifySourceAddrs = 256
+	verifyWorkers     = 32
+)
+
+// loadRate caps the load generator's connects a second, so that the
+// checks (every registration of every round so far, after each round)
+// stay within the time budget. The race detector slows both sides.
+func loadRate() int {
+	if raceEnabled {
+		return 60
+	}
+	return 300
+}
+
+func TestCrash(t *testing.T) {
+	if os.Getenv("ATTESTA_CRASHTEST") != "1" {
+		t.Skip("the crash test runs only with ATTESTA_CRASHTEST=1 (it takes a couple of minutes)")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the crash test spreads clients over 127.0.0.0/8, which only Linux routes to the loopback interface")
+	}
+	start := time.Now()
+	h := newHarness(t)
+	h.setUp()
+	r := 1
+	for ; r <= rounds && !t.Failed(); r++ {
+		h.round(r)
+	}
+	h.finalCheck()
+	t.Logf("crash test: %d rounds, %d registrations checked after the last round, %v in all",
+		r-1, len(h.partyOf), time.Since(start).Round(time.Second))
+}
+
+// harness holds the binaries, the data directory, the running server and
+// what the test knows the server must hold.
+type harness struct {
+	t        *testing.T
+	bin      string // the directory holding attesta and attesta-server
+	data     string
+	addr     string // 127.0.0.1:PORT, the same across restarts
+	url      string
+	srv      *server
+	token    string // the demo application's
+	revoked  string // the token of an application revoked before round 1
+	poolFile string
+	pool     []*attesta.PrivateKey
+	poolIdx  map[string]int // key id -> index in pool
+	offset   int            // the first pool key no round has taken yet
+
+	probe  *transport.Client   // from 127.0.0.1, for the single-use and ban probes
+	spread []*transport.Client // one per verification source address
+	next   atomic.Uint64
+
+	// What the server must hold: every key known to be registered, with
+	// its party, and the converse; and every banned key.
+	partyOf map[string]string // key id -> party id
+	keyOf   map[string]string // party id -> key id
+	banned  []*attesta.PrivateKey
+	extra   map[string]*attesta.PrivateKey // the probes' keys, by id
+}
+
+func newHarness(t *testing.T) *harness {
+	return &harness{
+		t:       t,
+		bin:     t.TempDir(),
+		data:    filepath.Join(t.TempDir(), "data"),
+		partyOf: map[string]string{},
+		keyOf:   map[string]string{},
+		extra:   map[string]*attesta.PrivateKey{},
+	}
+}
+
+// setUp builds the binaries, makes the key pool, starts the server a first
+// time, and makes and revokes a second application.
+func (h *harness) setUp() {
+	t := h.t
+	t0 := time.Now()
+	args := []string{"build", "-o", h.bin + string(filepath.Separator)}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/attesta-go/attesta/cmd/attesta-server", "github.com/attesta-go/attesta/cmd/attesta")
+	out, err := exec.CommandContext(t.Context(), "go", args...).CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	t.Logf("built attesta-server and attesta in %v", time.Since(t0).Round(time.Millisecond))
+
+	// A pool of x25519 keys (quick to make), made by attesta keypool,
+	// with room for every round at the capped rate.
+	n := rounds * loadRate() * int(loadDuration/time.Second) * 3 / 2
+	h.poolFile = filepath.Join(t.TempDir(), "pool.pem")
+	t0 = time.Now()
+	h.run("attesta", "keypool", "-type", "x25519", "-n", strconv.Itoa(n), "-out", h.poolFile)
+	h.readPool()
+	t.Logf("made a pool of %d x25519 keys in %v", len(h.pool), time.Since(t0).Round(time.Millisecond))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h.addr = ln.Addr().String()
+	require.NoError(t, ln.Close())
+	h.url = "http://" + h.addr
+	h.probe = transport.NewClient(h.url, transport.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+	for i := range verifySourceAddrs {
+		local := &net.TCPAddr{IP: net.IPv4(127, 101, byte(i>>8), byte(i+1))}
+		tr := &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, LocalAddr: local}).DialContext,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		t.Cleanup(tr.CloseIdleConnections)
+		h.spread = append(h.spread, transport.NewClient(h.url, transport.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second})))
+	}
+
+	// First start: the demo application.
+	h.start()
+	raw, err := os.ReadFile(filepath.Join(h.data, "demo-app-token"))
+	require.NoError(t, err)
+	h.token = strings.TrimSpace(string(raw))
+
+	// An application that works, then is revoked (the app commands need
+	// the server stopped).
+	h.stop()
+	h.revoked = strings.TrimSpace(h.run("attesta-server", "app", "create", "victim", "-data", h.data))
+	h.start()
+	k := h.fresh()
+	res, err := h.probe.Connect(t.Context(), k, h.revoked)
+	require.NoError(t, err, "the victim app's token works before it is revoked")
+	h.registered(k.Public().ID().String(), res.PartyID)
+	h.stop()
+	h.run("attesta-server", "app", "revoke", "victim", "-data", h.data)
+	h.start()
+	h.wantProblem(h.request(h.fresh().Public().Pack(), h.revoked), "bad_app_token", "the revoked app's token")
+}
+
+// round runs one round: load, a SIGKILL at a random moment, a restart,
+// and the checks.
+func (h *harness) round(r int) {
+	t := h.t
+	ctx := t.Context()
+	acked := filepath.Join(t.TempDir(), fmt.Sprintf("acked-%d", r))
+	offset := h.offset
+
+	// The load: fresh registrations only, acknowledged ones to acked.
+	var loadOut, loadErr syncBuffer
+	load := exec.Command(filepath.Join(h.bin, "attesta"), "load", "-json",
+		"-server", h.url, "-app-token-file", filepath.Join(h.data, "demo-app-token"),
+		"-clients", strconv.Itoa(loadClients), "-duration", loadDuration.String(), "-new-fraction", "1",
+		"-pool", h.poolFile, "-pool-offset", strconv.Itoa(offset), "-acked", acked,
+		"-source-addrs", strconv.Itoa(loadSourceAddrs), "-rate", strconv.Itoa(loadRate()), "-timeout", "5s")
+	load.Stdout, load.Stderr = &loadOut, &loadErr
+	require.NoError(t, load.Start())
+	var loadResult error
+	loadDone := make(chan struct{})
+	go func() {
+		loadResult = load.Wait()
+		close(loadDone)
+	}()
+	t.Cleanup(func() {
+		load.Process.Kill()
+		<-loadDone
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("round %d: attesta load's stderr:\n%s", r, loadErr.String())
+		}
+	}()
+
+	// Wait for the load to get going (it reads the pool first), then for
+	// the kill moment.
+	deadline := time.Now().Add(30 * time.Second)
+	for lines(acked) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Positive(t, lines(acked), "round %d: no registration was acknowledged:\n%s", r, loadErr.String())
+	killAfter := killAfterMin + rand.N(killAfterMax-killAfterMin)
+	time.Sleep(killAfter)
+
+	// Right before the kill: a challenge redeemed (its token kept), a
+	// challenge not redeemed, a private key disclosed (the ban is synced
+	// before the answer).
+	a := h.fresh()
+	tokenA := h.challenge(a)
+	resA, err := h.probe.AuthKeyToken(ctx, tokenA)
+	require.NoError(t, err)
+	require.True(t, resA.IsNew)
+	h.registered(a.Public().ID().String(), resA.PartyID)
+	b := h.fresh()
+	tokenB := h.challenge(b)
+	leaked := h.fresh()
+	_, err = h.probe.AuthKeyRequest(ctx, leaked.Pack(), h.token)
+	h.wantProblem(err, "private_key_disclosed", "a private key sent as key")
+	h.banned = append(h.banned, leaked)
+
+	h.kill()
+	ackedAtKill := lines(acked)
+	restart := h.start()
+
+	// After the restart, while the load goes on.
+	_, err = h.probe.AuthKeyToken(ctx, tokenA)
+	h.wantProblem(err, "challenge_unknown", "a challenge redeemed before the crash, replayed")
+	resB, errB := h.probe.AuthKeyToken(ctx, tokenB)
+	outcomeB := "lost in the crash (challenge_unknown)"
+	if errB == nil {
+		outcomeB = "redeemed once"
+		require.True(t, resB.IsNew)
+		h.registered(b.Public().ID().String(), resB.PartyID)
+		_, err = h.probe.AuthKeyToken(ctx, tokenB)
+		h.wantProblem(err, "challenge_unknown", "a challenge redeemed after the crash, replayed")
+	} else {
+		h.wantProblem(errB, "challenge_unknown", "a challenge made before the crash, redeemed after it")
+	}
+	for _, k := range h.banned {
+		h.wantProblem(h.request(k.Public().Pack(), h.token), "key_banned", "a key banned before a crash")
+	}
+	h.wantProblem(h.request(h.fresh().Public().Pack(), h.revoked), "bad_app_token", "the revoked app's token")
+
+	// The load ends by itself at -duration.
+	select {
+	case <-loadDone:
+		require.NoError(t, loadResult, "attesta load:\n%s", loadErr.String())
+	case <-time.After(loadDuration + time.Minute):
+		load.Process.Kill()
+		t.Fatalf("round %d: attesta load did not stop:\n%s", r, loadErr.String())
+	}
+	var rep struct {
+		Connects int64            `json:"connects"`
+		Acked    int64            `json:"acked"`
+		Errors   map[string]int64 `json:"errors"`
+		Pool     struct {
+			NewTaken   int `json:"new_taken"`
+			NextOffset int `json:"next_offset"`
+		} `json:"pool"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(loadOut.String()), &rep), "attesta load's report: %s", loadOut.String())
+	require.Equal(t, offset+rep.Pool.NewTaken, rep.Pool.NextOffset)
+	h.offset = rep.Pool.NextOffset
+
+	// The acknowledged registrations of this round: no key or party twice,
+	// in this round or with any earlier one; keys from this round's part
+	// of the pool only.
+	ack := h.readAcked(acked, offset, h.offset)
+	require.Equal(t, rep.Acked, int64(len(ack)))
+
+	// Check every key this round took, and every registration before.
+	var jobs []job
+	for i := offset; i < h.offset; i++ {
+		k := h.pool[i]
+		jobs = append(jobs, job{key: k, id: k.Public().ID().String(), party: ack[k.Public().ID().String()]})
+	}
+	for id, party := range h.partyOf {
+		if _, ok := ack[id]; !ok {
+			jobs = append(jobs, job{key: h.keyByID(id), id: id, party: party})
+		}
+	}
+	t0 := time.Now()
+	v := h.verify(jobs)
+	took := time.Since(t0)
+	assert.Zero(t, v.lost, "round %d: acknowledged registrations lost", r)
+	assert.Zero(t, v.changed, "round %d: keys that moved to another party", r)
+	assert.Zero(t, v.duplicated, "round %d: keys or parties registered twice", r)
+	assert.Empty(t, v.failures, "round %d: connects that failed", r)
+
+	t.Logf("round %d: SIGKILL %.2fs into the load (%d registrations acknowledged by then), restart to /healthz %v | "+
+		"load: %d connects, %d acknowledged, errors: %s | taken, unacknowledged: %d durable, %d not registered | "+
+		"checked %d registrations in %v: lost %d, duplicated %d, moved %d | replayed challenge refused, pending challenge %s, %d bans and the revoked app hold",
+		r, killAfter.Seconds(), ackedAtKill, restart.Round(time.Millisecond),
+		rep.Connects, rep.Acked, errorsText(rep.Errors), v.durable, v.unregistered,
+		v.checked, took.Round(time.Millisecond), v.lost, v.duplicated, v.changed, outcomeB, len(h.banned))
+}
+
+// finalCheck kills the server once more, opens the store in this process
+// and checks its key index, parties and bans against what the test
+// knows: one party per key, one key per party, no half-made party.
+func (h *harness) finalCheck() {
+	t := h.t
+	h.kill()
+	store, err := pebblestore.Open(h.data)
+	require.NoError(t, err, "the store opens after a SIGKILL")
+	defer func() { assert.NoError(t, store.Close()) }()
+	db := store.DB()
+
+	scan := func(prefix byte, f func(k, v []byte)) {
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+		require.NoError(t, err)
+		defer it.Close()
+		for it.First(); it.Valid(); it.Next() {
+			f(it.Key()[1:], it.Value())
+		}
+		require.NoError(t, it.Error())
+	}
+	// The layout is pebblestore's (see its package documentation):
+	// 'k' key id -> party id; 'p' party id -> party; 'P' party id, key id.
+	keyIndex := map[string]string{}
+	scan('k', func(k, v []byte) {
+		require.Len(t, k, 32)
+		require.Len(t, v, 16)
+		keyIndex[b64(k)] = b64(v)
+	})
+	parties := map[string]bool{}
+	scan('p', func(k, _ []byte) {
+		require.Len(t, k, 16)
+		parties[b64(k)] = true
+	})
+	partyKeys := map[string][]string{}
+	scan('P', func(k, _ []byte) {
+		require.Len(t, k, 48)
+		partyKeys[b64(k[:16])] = append(partyKeys[b64(k[:16])], b64(k[16:]))
+	})
+	var banned int
+	scan('b', func([]byte, []byte) { banned++ })
+
+	var halfMade, unknown int
+	for kid, pid := range keyIndex {
+		if !parties[pid] || !slices.Contains(partyKeys[pid], kid) {
+			halfMade++
+		}
+		if h.partyOf[kid] != pid {
+			unknown++
+		}
+	}
+	for pid := range parties {
+		if len(partyKeys[pid]) != 1 || keyIndex[partyKeys[pid][0]] != pid {
+			halfMade++
+		}
+	}
+	for pid := range partyKeys {
+		if !parties[pid] {
+			halfMade++
+		}
+	}
+	assert.Zero(t, halfMade, "half-made parties or key index entries")
+	assert.Zero(t, unknown, "registrations the test does not know of")
+	assert.Len(t, keyIndex, len(h.partyOf), "key index entries")
+	assert.Len(t, parties, len(h.partyOf), "parties")
+	assert.Equal(t, len(h.banned), banned, "bans")
+	t.Logf("final store check after the last SIGKILL: the store opens; %d parties, %d key index entries, %d party keys, %d bans; "+
+		"half-made 0 expected, %d found", len(parties), len(keyIndex), len(partyKeys), banned, halfMade)
+}
+
+// job is one key to check; party is the party it is known to belong to,
+// or "" for a key the load took whose registration was not acknowledged.
+type job struct {
+	key   *attesta.PrivateKey
+	id    string
+	party string
+}
+
+type verdict struct {
+	checked, lost, changed, duplicated, durable, unregistered int
+	failures                                                  []string
+}
+
+// verify connects every job's key: a known registration must log in to
+// its party; an unacknowledged one may have been made or not, but
+// connecting twice must give one party, new to the test.
+func (h *harness) verify(jobs []job) verdict {
+	var (
+		mu   sync.Mutex
+		v    verdict
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(v.failures) < 10 {
+			v.failures = append(v.failures, fmt.Sprintf(format, args...))
+		}
+	}
+	for range verifyWorkers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				j := jobs[i]
+				first, err := h.connect(j.key)
+				if err != nil {
+					fail("%s: %v", j.id, err)
+					continue
+				}
+				if j.party != "" {
+					mu.Lock()
+					v.checked++
+					switch {
+					case first.IsNew:
+						v.lost++
+					case first.PartyID != j.party:
+						v.changed++
+					}
+					mu.Unlock()
+					continue
+				}
+				second, err := h.connect(j.key)
+				if err != nil {
+					fail("%s: %v", j.id, err)
+					continue
+				}
+				mu.Lock()
+				v.checked++
+				if first.IsNew {
+					v.unregistered++
+				} else {
+					v.durable++
+				}
+				if second.IsNew || second.PartyID != first.PartyID {
+					v.duplicated++
+				} else if !h.registeredLocked(j.id, first.PartyID) {
+					v.duplicated++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return v
+}
+
+// connect connects k from the next verification address, waiting out a
+// rate limit should one bite.
+func (h *harness) connect(k *attesta.PrivateKey) (transport.AuthKeyTokenResponse, error) {
+	for try := 0; ; try++ {
+		c := h.spread[(h.next.Add(1)-1)%uint64(len(h.spread))]
+		res, err := c.Connect(h.t.Context(), k, h.token)
+		var p *transport.Problem
+		if try < 20 && errors.As(err, &p) && p.Code == "rate_limited" {
+			time.Sleep(max(p.RetryAfter, 10*time.Millisecond))
+			continue
+		}
+		return res, err
+	}
+}
+
+// registered records that key id belongs to party, failing the test if
+// either is already recorded with another.
+func (h *harness) registered(id, party string) {
+	h.t.Helper()
+	require.True(h.t, h.registeredLocked(id, party), "key %s or party %s registered twice", id, party)
+}
+
+// registeredLocked is registered for callers that hold verify's lock (or
+// run alone); false if the key or the party is taken.
+func (h *harness) registeredLocked(id, party string) bool {
+	if p, ok := h.partyOf[id]; ok {
+		return p == party
+	}
+	if _, ok := h.keyOf[party]; ok {
+		return false
+	}
+	h.partyOf[id], h.keyOf[party] = party, id
+	return true
+}
+
+// readAcked reads a round's -acked file and records its registrations:
+// key id -> party id. Every key must come from pool[from:to].
+func (h *harness) readAcked(path string, from, to int) map[string]string {
+	t := h.t
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	ack := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		require.Len(t, fields, 2, "acked line %q", sc.Text())
+		party, id := fields[0], fields[1]
+		i, ok := h.poolIdx[id]
+		require.True(t, ok && from <= i && i < to, "acked key %s is not one this round took", id)
+		require.NotContains(t, ack, id, "key %s acknowledged twice", id)
+		h.registered(id, party)
+		ack[id] = party
+	}
+	require.NoError(t, sc.Err())
+	return ack
+}
+
+func (h *harness) keyByID(id string) *attesta.PrivateKey {
+	if i, ok := h.poolIdx[id]; ok {
+		return h.pool[i]
+	}
+	return h.extra[id]
+}
+
+// fresh makes a key outside the pool, for the probes; keyByID finds it.
+func (h *harness) fresh() *attesta.PrivateKey {
+	k, err := attesta.GenerateKey(attesta.X25519)
+	require.NoError(h.t, err)
+	h.extra[k.Public().ID().String()] = k
+	return k
+}
+
+// challenge asks for a challenge for k and decrypts it.
+func (h *harness) challenge(k *attesta.PrivateKey) []byte {
+	res, err := h.probe.AuthKeyRequest(h.t.Context(), k.Public().Pack(), h.token)
+	require.NoError(h.t, err)
+	token, err := k.DecryptToken(res.EncryptedToken)
+	require.NoError(h.t, err)
+	return token
+}
+
+func (h *harness) request(packed []byte, appToken string) error {
+	_, err := h.probe.AuthKeyRequest(h.t.Context(), packed, appToken)
+	return err
+}
+
+func (h *harness) wantProblem(err error, code, what string) {
+	h.t.Helper()
+	var p *transport.Problem
+	if assert.ErrorAs(h.t, err, &p, what) {
+		assert.Equal(h.t, code, p.Code, what)
+	}
+}
+
+// readPool reads the pool file the keypool command wrote.
+func (h *harness) readPool() {
+	data, err := os.ReadFile(h.poolFile)
+	require.NoError(h.t, err)
+	h.poolIdx = map[string]int{}
+	for rest := data; ; {
+		b, r := pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		k, err := attesta.ParsePrivateKeyPEM(rest[:len(rest)-len(r)])
+		require.NoError(h.t, err)
+		h.poolIdx[k.Public().ID().String()] = len(h.pool)
+		h.pool = append(h.pool, k)
+		rest = r
+	}
+}
+
+// run runs one of the built commands to completion and returns its
+// stdout.
+func (h *harness) run(name string, args ...string) string {
+	h.t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(h.t.Context(), filepath.Join(h.bin, name), args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(h.t, cmd.Run(), "%s %q:\n%s", name, args, stderr.String())
+	return stdout.String()
+}
+
+// server is one run of attesta-server.
+type server struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+// start starts the server on h.data and h.addr and waits for /healthz; it
+// returns how long that took.
+func (h *harness) start() time.Duration {
+	t := h.t
+	t0 := time.Now()
+	s := &server{stderr: new(syncBuffer), done: make(chan struct{})}
+	s.cmd = exec.Command(filepath.Join(h.bin, "attesta-server"), "-data", h.data, "-addr", h.addr, "-log-format", "json")
+	s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
+	require.NoError(t, s.cmd.Start())
+	go func() {
+		s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.done
+	})
+	h.srv = s
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			t.Fatalf("attesta-server exited at start:\n%s", s.stderr)
+		default:
+		}
+		if h.probe.Health(t.Context()) == nil {
+			return time.Since(t0)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attesta-server did not answer /healthz:\n%s", s.stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// kill kills the server with SIGKILL and waits for it to be gone.
+func (h *harness) kill() { h.signal(syscall.SIGKILL) }
+
+// stop stops the server with SIGTERM: a clean shutdown.
+func (h *harness) stop() {
+	h.signal(syscall.SIGTERM)
+	require.Equal(h.t, 0, h.srv.cmd.ProcessState.ExitCode(), "attesta-server on SIGTERM:\n%s", h.srv.stderr)
+}
+
+func (h *harness) signal(sig syscall.Signal) {
+	require.NoError(h.t, h.srv.cmd.Process.Signal(sig))
+	select {
+	case <-h.srv.done:
+	case <-time.After(30 * time.Second):
+		h.t.Fatalf("attesta-server did not stop on %v:\n%s", sig, h.srv.stderr)
+	}
+}
+
+// lines counts the lines of a file; 0 if it does not exist yet.
+func lines(path string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte("\n"))
+}
+
+func errorsText(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, code := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", code, m[code]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// syncBuffer is a bytes.Buffer safe for one writer (the process) and
+// concurrent readers (the test).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
