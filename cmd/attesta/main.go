@@ -1,8 +1,8 @@
 // Command attesta is Attesta's command-line client: it makes keys, shows
 // their packed public form and id, connects to a server, manages login
 // identifiers and the password-sealed registry, logs in with a password
-// on a device that has no key, and runs a demo of the whole story against
-// a server it starts in-process.
+// on a device that has no key, drives load against a server, and runs a
+// demo of the whole story against a server it starts in-process.
 //
 //	attesta keygen [-type ALG] -out FILE
 //	attesta pubkey [-json] -in FILE
@@ -11,6 +11,8 @@
 //	attesta registry push [-server URL] (-session-file F | -session S) -key FILE [-password-file F]
 //	attesta registry pull [-server URL] -login NAME [-password-file F | -header]
 //	attesta login [-server URL] (-app-token-file F | -app-token T) -login NAME [-password-file F] -out FILE
+//	attesta keypool -type ALG -n N -out FILE
+//	attesta load -server URL (-app-token-file F | -app-token T) [-clients N] [-duration D] [-keys ALG] [-new-fraction F] [-acked FILE] [-pool FILE] [-json]
 //	attesta demo [-v]
 //	attesta help [COMMAND [SUBCOMMAND]]
 package main
