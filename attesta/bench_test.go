@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/internal/benchconnect"
 	"github.com/attesta-go/attesta/internal/testkeys"
 )
 
@@ -24,62 +23,27 @@ func benchParallelism(b *testing.B) {
 // BenchmarkConnect is the server-side cost of one full connect in the core
 // (AuthKeyRequest + AuthKeyToken on the real Pebble store), beside
 // BenchmarkPrimitives, the floor: parsing the key, encrypting the token and
-// one synced Pebble batch, measured the same way in the same run.
-//
-// The client's decryption is not the server's cost, so the benchmark runs
-// in three phases over b.N connects: all requests (timed), all decryptions
-// (timer stopped), all tokens (timed).
+// one synced Pebble batch, measured the same way in the same run. The
+// client's decryption is not timed (benchconnect).
 func BenchmarkConnect(b *testing.B) {
 	for _, alg := range testkeys.Algorithms {
 		b.Run(string(alg), func(b *testing.B) {
 			ctx := context.Background()
-			st, svc, app := benchService(b)
+			keys, perKey := benchconnect.Keys(b, alg)
+			st, svc, app := benchService(b, perKey)
 			defer st.Close()
-			keys := make([]*attesta.PrivateKey, testkeys.PerAlgorithm)
-			for i := range keys {
-				keys[i] = testkeys.Key(b, alg, i)
-			}
-			cts := make([][]byte, b.N)
-			var next atomic.Int64
 			b.ReportAllocs()
-			benchParallelism(b)
-			b.ResetTimer()
-			t0 := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1) - 1
-					req, err := svc.AuthKeyRequest(ctx, keys[i%int64(len(keys))].Public().Pack(), app)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					cts[i] = req.EncryptedToken
-				}
+			benchconnect.Run(b, len(keys)*perKey, benchconnect.Steps{
+				Request: func(i int) ([]byte, error) {
+					req, err := svc.AuthKeyRequest(ctx, keys[i%len(keys)].Public().Pack(), app)
+					return req.EncryptedToken, err
+				},
+				Decrypt: func(i int, ct []byte) ([]byte, error) { return keys[i%len(keys)].DecryptToken(ct) },
+				Token: func(i int, token []byte) error {
+					_, err := svc.AuthKeyToken(ctx, token)
+					return err
+				},
 			})
-			b.StopTimer()
-			reqTime := time.Since(t0)
-			tokens := make([][]byte, b.N)
-			for i, ct := range cts {
-				t, err := keys[i%len(keys)].DecryptToken(ct)
-				if err != nil {
-					b.Fatal(err)
-				}
-				tokens[i] = t
-			}
-			next.Store(0)
-			b.StartTimer()
-			t1 := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1) - 1
-					if _, err := svc.AuthKeyToken(ctx, tokens[i]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(reqTime.Nanoseconds())/float64(b.N), "request-ns/op")
-			b.ReportMetric(float64(time.Since(t1).Nanoseconds())/float64(b.N), "token-ns/op")
 		})
 	}
 }
@@ -128,7 +92,7 @@ func BenchmarkPrimitives(b *testing.B) {
 	}
 }
 
-func benchService(b *testing.B) (interface{ Close() error }, *attesta.Service, string) {
+func benchService(b *testing.B, perKey int) (interface{ Close() error }, *attesta.Service, string) {
 	b.Helper()
 	st, err := openStore(b.TempDir())
 	if err != nil {
@@ -136,7 +100,7 @@ func benchService(b *testing.B) (interface{ Close() error }, *attesta.Service, s
 	}
 	secret := make([]byte, attesta.SecretSize)
 	rand.Read(secret)
-	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret, MaxChallengesPerKey: 1 << 20})
+	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret, MaxChallengesPerKey: perKey})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/internal/benchconnect"
 )
 
 var (
@@ -72,63 +73,33 @@ func BenchmarkLoginAtScale(b *testing.B) {
 // benchLogin logs the scaleFixture's sample keys in, b.N times in all.
 func benchLogin(b *testing.B, fx *scaleFixture) {
 	ctx := context.Background()
-	svc, err := attesta.New(attesta.Config{Store: fx.store, Secret: bytes.Repeat([]byte{7}, attesta.SecretSize), MaxChallengesPerKey: 1 << 20})
+	perKey := max(4, benchconnect.Goroutines/len(fx.keys))
+	svc, err := attesta.New(attesta.Config{Store: fx.store, Secret: bytes.Repeat([]byte{7}, attesta.SecretSize), MaxChallengesPerKey: perKey})
 	if err != nil {
 		b.Fatal(err)
 	}
-	cts := make([][]byte, b.N)
-	var next atomic.Int64
-	b.ReportAllocs()
-	benchParallelism(b)
-	b.ResetTimer()
-	t0 := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1) - 1
-			req, err := svc.AuthKeyRequest(ctx, fx.keys[i%int64(len(fx.keys))].Public().Pack(), fx.AppToken)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			cts[i] = req.EncryptedToken
-		}
-	})
-	b.StopTimer()
-	reqTime := time.Since(t0)
-	tokens := make([][]byte, b.N)
-	for i, ct := range cts {
-		t, err := fx.keys[i%len(fx.keys)].DecryptToken(ct)
-		if err != nil {
-			b.Fatal(err)
-		}
-		tokens[i] = t
-	}
 	sessions := make([]string, b.N)
-	next.Store(0)
-	b.StartTimer()
-	t1 := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1) - 1
-			r, err := svc.AuthKeyToken(ctx, tokens[i])
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if r.IsNew {
-				b.Error("a sample key made a new party")
-				return
+	keys := fx.keys
+	b.ReportAllocs()
+	benchconnect.Run(b, len(keys)*perKey, benchconnect.Steps{
+		Request: func(i int) ([]byte, error) {
+			req, err := svc.AuthKeyRequest(ctx, keys[i%len(keys)].Public().Pack(), fx.AppToken)
+			return req.EncryptedToken, err
+		},
+		Decrypt: func(i int, ct []byte) ([]byte, error) { return keys[i%len(keys)].DecryptToken(ct) },
+		Token: func(i int, token []byte) error {
+			r, err := svc.AuthKeyToken(ctx, token)
+			if err == nil && r.IsNew {
+				err = errors.New("a sample key made a new party")
 			}
 			sessions[i] = r.Session
-		}
+			return err
+		},
 	})
-	b.StopTimer()
-	b.ReportMetric(float64(reqTime.Nanoseconds())/float64(b.N), "request-ns/op")
-	b.ReportMetric(float64(time.Since(t1).Nanoseconds())/float64(b.N), "token-ns/op")
 
 	// Log the sessions out again, so that a store kept in
 	// -attesta.scaledir holds the same records run after run.
-	next.Store(0)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {

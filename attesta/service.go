@@ -24,7 +24,8 @@ type Config struct {
 	// SessionTTL is the lifetime of a session. Default 24 hours.
 	SessionTTL time.Duration
 	// MaxChallengesPerKey bounds the pending challenges one key id may
-	// have, so that a client cannot fill the store. Default 4.
+	// have, so that a client cannot fill the store. Default 4, at most
+	// 256.
 	MaxChallengesPerKey int
 	// Logger receives security events (bans, refused keys). Default: a
 	// logger that discards. Nothing secret is ever logged.
@@ -112,6 +113,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.maxPerKey == 0 {
 		s.maxPerKey = 4
+	}
+	if s.maxPerKey > 256 {
+		return nil, errors.New("attesta: Config.MaxChallengesPerKey above 256")
 	}
 	if s.challengeTTL < 0 || s.sessionTTL < 0 || s.maxPerKey < 0 || s.codeTTL < 0 || s.maxCodeTries < 0 || s.quarantine < 0 {
 		return nil, errors.New("attesta: negative Config duration or limit")

@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/internal/benchconnect"
 	"github.com/attesta-go/attesta/internal/testkeys"
 	"github.com/attesta-go/attesta/kdf"
 	"github.com/attesta-go/attesta/transport"
@@ -34,52 +33,28 @@ import (
 func BenchmarkConnectHTTP(b *testing.B) {
 	for _, alg := range testkeys.Algorithms {
 		b.Run(string(alg), func(b *testing.B) {
-			h, app := benchHandler(b)
-			keys := make([]*attesta.PrivateKey, testkeys.PerAlgorithm)
+			keys, perKey := benchconnect.Keys(b, alg)
+			h, app := benchHandler(b, perKey)
 			bodies := make([][]byte, len(keys))
-			for i := range keys {
-				keys[i] = testkeys.Key(b, alg, i)
-				bodies[i] = mustJSON(b, transport.AuthKeyRequestBody{Key: keys[i].Public().Pack(), AppToken: app})
+			for i, k := range keys {
+				bodies[i] = mustJSON(b, transport.AuthKeyRequestBody{Key: k.Public().Pack(), AppToken: app})
 			}
-			answers := make([][]byte, b.N)
-			var next atomic.Int64
 			b.ReportAllocs()
-			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
-			b.ResetTimer()
-
-			t0 := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1) - 1
-					answers[i] = serve(b, h, "/v1/auth_key_request", bodies[i%int64(len(bodies))])
-				}
+			benchconnect.Run(b, len(keys)*perKey, benchconnect.Steps{
+				Request: func(i int) ([]byte, error) {
+					var res transport.AuthKeyRequestResponse
+					err := json.Unmarshal(serve(b, h, "/v1/auth_key_request", bodies[i%len(bodies)]), &res)
+					return res.EncryptedToken, err
+				},
+				Decrypt: func(i int, ct []byte) ([]byte, error) {
+					token, err := keys[i%len(keys)].DecryptToken(ct)
+					return mustJSON(b, transport.AuthKeyTokenBody{Token: token}), err
+				},
+				Token: func(i int, body []byte) error {
+					serve(b, h, "/v1/auth_key_token", body)
+					return nil
+				},
 			})
-			b.StopTimer()
-			reqTime := time.Since(t0)
-			tokens := make([][]byte, b.N)
-			for i, a := range answers {
-				var res transport.AuthKeyRequestResponse
-				if err := json.Unmarshal(a, &res); err != nil {
-					b.Fatal(err)
-				}
-				token, err := keys[i%len(keys)].DecryptToken(res.EncryptedToken)
-				if err != nil {
-					b.Fatal(err)
-				}
-				tokens[i] = mustJSON(b, transport.AuthKeyTokenBody{Token: token})
-			}
-			next.Store(0)
-			b.StartTimer()
-
-			t1 := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					serve(b, h, "/v1/auth_key_token", tokens[next.Add(1)-1])
-				}
-			})
-			b.StopTimer()
-			b.ReportMetric(float64(reqTime.Nanoseconds())/float64(b.N), "request-ns/op")
-			b.ReportMetric(float64(time.Since(t1).Nanoseconds())/float64(b.N), "token-ns/op")
 		})
 	}
 }
@@ -97,14 +72,14 @@ func serve(b *testing.B, h http.Handler, path string, body []byte) []byte {
 	return w.Body.Bytes()
 }
 
-func benchHandler(b *testing.B) (*transport.Handler, string) {
+func benchHandler(b *testing.B, perKey int) (*transport.Handler, string) {
 	b.Helper()
 	st, err := pebblestore.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	svc, err := attesta.New(attesta.Config{Store: st, Secret: randomSecret(), MaxChallengesPerKey: 1 << 20})
+	svc, err := attesta.New(attesta.Config{Store: st, Secret: randomSecret(), MaxChallengesPerKey: perKey})
 	if err != nil {
 		b.Fatal(err)
 	}

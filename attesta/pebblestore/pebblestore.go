@@ -24,7 +24,7 @@
 //	'A' token hash         -> app name
 //	'b' key id             -> ban time
 //	'c' token hash         -> challenge record
-//	'C' key id, token hash -> challenge expiry (pending challenges per key)
+//	'C' key id             -> the key's pending challenges: [[token hash, expiry]]
 //	'k' key id             -> party id
 //	'p' party id           -> party record
 //	'P' party id, key id   -> party key record
@@ -55,6 +55,9 @@ import (
 	"github.com/attesta-go/attesta/internal/cborx"
 )
 
+// cacheSize is the Pebble block cache of a store.
+const cacheSize = 64 << 20
+
 // ErrLocked reports that another process (a running server) holds the
 // data directory.
 var ErrLocked = errors.New("pebblestore: data directory is in use by another process")
@@ -76,7 +79,12 @@ var _ attesta.Store = (*Store)(nil)
 // Open opens (creating if needed) the store in dir. It fails with ErrLocked
 // if another process has it open.
 func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	// A block cache that holds the indexes and hot blocks of a store of
+	// millions of parties (Pebble's default, 8 MiB, does not: logins got
+	// slower from 100k parties on).
+	cache := pebble.NewCache(cacheSize)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}, Cache: cache})
 	if err != nil {
 		// Another process: flock fails with EAGAIN. This process: Pebble
 		// says so in words.
@@ -321,21 +329,11 @@ func (s *Store) KeyBanned(ctx context.Context, id attesta.KeyID) (bool, error) {
 
 func (s *Store) AddChallenge(ctx context.Context, c attesta.Challenge, max int, now time.Time) error {
 	defer s.keyMu.lock(c.KeyID)()
-	prefix := key('C', c.KeyID[:])
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	pending, err := s.pending(c.KeyID, now)
 	if err != nil {
 		return err
 	}
-	pending := 0
-	for it.First(); it.Valid(); it.Next() {
-		if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
-			pending++
-		}
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	if pending >= max {
+	if len(pending) >= max {
 		return attesta.ErrTooManyChallenges
 	}
 	b := s.db.NewBatch()
@@ -343,9 +341,8 @@ func (s *Store) AddChallenge(ctx context.Context, c attesta.Challenge, max int, 
 	if err := set(b, key('c', c.TokenHash[:]), challengeRec{KeyID: c.KeyID[:], KeyType: uint8(c.KeyType), App: c.App, Expires: nanos(c.ExpiresAt)}); err != nil {
 		return err
 	}
-	var exp [8]byte
-	binary.BigEndian.PutUint64(exp[:], uint64(c.ExpiresAt.UnixNano()))
-	if err := b.Set(key('C', c.KeyID[:], c.TokenHash[:]), exp[:], nil); err != nil {
+	pending = append(pending, pendingRec{Hash: c.TokenHash[:], Expires: nanos(c.ExpiresAt)})
+	if err := set(b, key('C', c.KeyID[:]), pending); err != nil {
 		return err
 	}
 	if err := b.Set(expiryKey(c.ExpiresAt, 'c', c.TokenHash[:]), nil, nil); err != nil {
@@ -354,12 +351,42 @@ func (s *Store) AddChallenge(ctx context.Context, c attesta.Challenge, max int, 
 	return b.Commit(pebble.NoSync)
 }
 
-// deleteChallenge adds the deletion of a challenge and its indexes to b.
+// pendingRec is one entry of a key's list of pending challenges.
+type pendingRec struct {
+	_       struct{} `cbor:",toarray"`
+	Hash    []byte
+	Expires int64
+}
+
+// pending returns the key's list of pending challenges, pruned of those
+// that expired by now or were consumed. The caller holds the key's lock.
+// The list is a point read of at most max entries, each checked with a
+// point read: a key's pending challenges cost no range scan, and consumed
+// ones (deleted, but not yet compacted away) cost nothing.
+func (s *Store) pending(id attesta.KeyID, now time.Time) ([]pendingRec, error) {
+	var list []pendingRec
+	if err := s.get(key('C', id[:]), &list); err != nil && !errors.Is(err, attesta.ErrNotFound) {
+		return nil, err
+	}
+	live := list[:0]
+	for _, p := range list {
+		if p.Expires <= now.UnixNano() {
+			continue
+		}
+		switch err := s.get(key('c', p.Hash), nil); {
+		case err == nil:
+			live = append(live, p)
+		case !errors.Is(err, attesta.ErrNotFound):
+			return nil, err
+		}
+	}
+	return live, nil
+}
+
+// deleteChallenge adds the deletion of a challenge and its expiry entry to
+// b. The key's pending list drops it when next read.
 func deleteChallenge(b *pebble.Batch, h attesta.Hash, c challengeRec) error {
 	if err := b.Delete(key('c', h[:]), nil); err != nil {
-		return err
-	}
-	if err := b.Delete(key('C', c.KeyID, h[:]), nil); err != nil {
 		return err
 	}
 	return b.Delete(expiryKey(fromNanos(c.Expires), 'c', h[:]), nil)
@@ -502,7 +529,7 @@ func (s *Store) Collect(ctx context.Context, now time.Time) (int, error) {
 	upper := expiryKey(now.Add(time.Nanosecond), 0, nil)
 	n := 0
 	for {
-		done, err := s.collectSome(upper, 1000, &n)
+		done, err := s.collectSome(upper, now, 1000, &n)
 		if err != nil || done {
 			return n, err
 		}
@@ -512,7 +539,7 @@ func (s *Store) Collect(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
-func (s *Store) collectSome(upper []byte, limit int, n *int) (done bool, err error) {
+func (s *Store) collectSome(upper []byte, now time.Time, limit int, n *int) (done bool, err error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: upper})
 	if err != nil {
 		return false, err
@@ -535,7 +562,7 @@ func (s *Store) collectSome(upper []byte, limit int, n *int) (done bool, err err
 		copy(h[:], k[10:])
 		switch k[9] {
 		case 'c':
-			err = s.collectChallenge(h, k)
+			err = s.collectChallenge(h, k, now)
 		case 's':
 			err = s.collectSession(h, k)
 		}
@@ -547,7 +574,7 @@ func (s *Store) collectSome(upper []byte, limit int, n *int) (done bool, err err
 	return len(keys) < limit, nil
 }
 
-func (s *Store) collectChallenge(h attesta.Hash, xk []byte) error {
+func (s *Store) collectChallenge(h attesta.Hash, xk []byte, now time.Time) error {
 	defer s.tokenMu.lock(h)()
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -561,10 +588,33 @@ func (s *Store) collectChallenge(h attesta.Hash, xk []byte) error {
 		if err := b.Delete(xk, nil); err != nil {
 			return err
 		}
+		return b.Commit(pebble.NoSync)
 	default:
 		return err
 	}
-	return b.Commit(pebble.NoSync)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	// Prune the key's pending list, or drop it when nothing is left, so
+	// that a key never seen again leaves nothing behind.
+	var id attesta.KeyID
+	copy(id[:], c.KeyID)
+	defer s.keyMu.lock(id)()
+	pending, err := s.pending(id, now)
+	if err != nil {
+		return err
+	}
+	pb := s.db.NewBatch()
+	defer pb.Close()
+	if len(pending) == 0 {
+		err = pb.Delete(key('C', id[:]), nil)
+	} else {
+		err = set(pb, key('C', id[:]), pending)
+	}
+	if err != nil {
+		return err
+	}
+	return pb.Commit(pebble.NoSync)
 }
 
 func (s *Store) collectSession(h attesta.Hash, xk []byte) error {

@@ -8,6 +8,7 @@ package testkeys
 import (
 	"embed"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/attesta-go/attesta/attesta"
@@ -41,3 +42,30 @@ func File(tb testing.TB, name string) []byte {
 
 // Algorithms are the algorithms with fixtures, in a fixed order.
 var Algorithms = []attesta.Algorithm{attesta.RSA2048, attesta.RSA4096, attesta.X25519, attesta.MLKEM768X25519}
+
+var (
+	manyMu sync.Mutex
+	many   = map[attesta.Algorithm][]*attesta.PrivateKey{}
+)
+
+// Many returns n keys of alg: the fixtures first, then keys generated once
+// per test binary (RSA-4096 generation takes about a second a key: ask for
+// few).
+func Many(tb testing.TB, alg attesta.Algorithm, n int) []*attesta.PrivateKey {
+	tb.Helper()
+	manyMu.Lock()
+	defer manyMu.Unlock()
+	keys := many[alg]
+	for i := len(keys); i < min(n, PerAlgorithm); i++ {
+		keys = append(keys, Key(tb, alg, i))
+	}
+	for len(keys) < n {
+		k, err := attesta.GenerateKey(alg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	many[alg] = keys
+	return keys[:n]
+}
