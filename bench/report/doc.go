@@ -177,7 +177,7 @@ func writeDoc(out io.Writer, rep *report) error {
 	x.p("")
 	x.p("## Server-side cost per connect")
 	x.p("")
-	x.p("*floor* is `BenchmarkPrimitives` (attesta): parsing the packed key, encrypting the token to it, and one synced Pebble batch of six sets, the work no implementation of the protocol can skip. *core* is `BenchmarkConnect` (attesta): `AuthKeyRequest` + `AuthKeyToken` on the real Pebble store, four keys of the type taking turns (so most connects log a known party in). *HTTP* is `BenchmarkConnectHTTP` (transport): the same through the real `Handler` in JSON, in process (no socket). All in µs per connect.")
+	x.p("*floor* is `BenchmarkPrimitives` (attesta): parsing the packed key, encrypting the token to it, and one synced Pebble batch of six sets, the work no implementation of the protocol can skip. *core* is `BenchmarkConnect` (attesta): `AuthKeyRequest` + `AuthKeyToken` on the real Pebble store, the keys of the type taking turns (so most connects log a known party in). *HTTP* is `BenchmarkConnectHTTP` (transport): the same through the real `Handler` in JSON, in process (no socket). All in µs per connect.")
 	x.p("")
 	x.p("| key type | floor | core | core / floor | HTTP | HTTP / floor | core: request + token | HTTP: request + token |")
 	x.p("|---|---:|---:|---:|---:|---:|---:|---:|")
