@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/attesta-go/attesta/internal/syncbuf"
 	"maps"
 	"math/rand/v2"
 	"net"
@@ -200,7 +201,7 @@ func (h *harness) round(r int) {
 	offset := h.offset
 
 	// The load: fresh registrations only, acknowledged ones to acked.
-	var loadOut, loadErr syncBuffer
+	var loadOut, loadErr syncbuf.Buffer
 	load := exec.Command(filepath.Join(h.bin, "attesta"), "load", "-json",
 		"-server", h.url, "-app-token-file", filepath.Join(h.data, "demo-app-token"),
 		"-clients", strconv.Itoa(loadClients), "-duration", loadDuration.String(), "-new-fraction", "1",
@@ -599,7 +600,7 @@ func (h *harness) run(name string, args ...string) string {
 // server is one run of attesta-server.
 type server struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	done   chan struct{}
 }
 
@@ -608,7 +609,7 @@ type server struct {
 func (h *harness) start() time.Duration {
 	t := h.t
 	t0 := time.Now()
-	s := &server{stderr: new(syncBuffer), done: make(chan struct{})}
+	s := &server{stderr: new(syncbuf.Buffer), done: make(chan struct{})}
 	s.cmd = exec.Command(filepath.Join(h.bin, "attesta-server"), "-data", h.data, "-addr", h.addr, "-log-format", "json")
 	s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
 	require.NoError(t, s.cmd.Start())
@@ -674,22 +675,3 @@ func errorsText(m map[string]int64) string {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// syncBuffer is a bytes.Buffer safe for one writer (the process) and
-// concurrent readers (the test).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}

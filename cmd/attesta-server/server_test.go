@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/attesta-go/attesta/internal/syncbuf"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -167,7 +167,7 @@ func runBinary(t *testing.T, exe string, args ...string) (int, string, string) {
 type server struct {
 	cmd            *exec.Cmd
 	url            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 	done           chan struct{}
 }
 
@@ -175,7 +175,7 @@ type server struct {
 // "listening" log line.
 func startServer(t *testing.T, exe, dir string) *server {
 	t.Helper()
-	s := &server{stdout: new(syncBuffer), stderr: new(syncBuffer), done: make(chan struct{})}
+	s := &server{stdout: new(syncbuf.Buffer), stderr: new(syncbuf.Buffer), done: make(chan struct{})}
 	s.cmd = exec.Command(exe, "-data", dir, "-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug")
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	require.NoError(t, s.cmd.Start())
@@ -216,23 +216,4 @@ func (s *server) stop(t *testing.T, sig os.Signal) int {
 		t.Fatalf("attesta-server did not stop on %v:\n%s", sig, s.stderr)
 	}
 	return s.cmd.ProcessState.ExitCode()
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer (the process) and
-// concurrent readers (the test).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
