@@ -457,12 +457,12 @@ func TestLoginCeilings(t *testing.T) {
 		if f.cbor {
 			opts = append(opts, transport.WithCBOR())
 		}
-		start := time.Now()
+		// The ceiling error comes from the check before any derivation (a
+		// 4 TiB Argon2id run would not return at all); no clock is read.
 		l, err := transport.NewClient(hostile.URL, opts...).LoginWithPassword(ctx, "app", "alice", password)
 		assert.Nil(t, l)
 		assert.ErrorIs(t, err, kdf.ErrAboveCeiling)
 		assert.ErrorIs(t, err, kdf.ErrMemoryAboveCeiling)
-		assert.Less(t, time.Since(start), 2*time.Second, "no derivation ran")
 	}
 
 	// A server answering garbage as a registry.
