@@ -56,10 +56,8 @@ func keygen(ctx context.Context, e *env, alg attesta.Algorithm, out string) int 
 	}
 	// Create the file first: refuse an existing one before spending a
 	// second on RSA, and let no other process slip a file in between.
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return e.errorf("%s exists; refusing to overwrite a key file", out)
-	} else if err != nil {
+	f, err := createKeyFile(out)
+	if err != nil {
 		return e.errorf("%v", err)
 	}
 	key, err := writeNewKey(ctx, e.stderr, f, alg)
@@ -190,4 +188,15 @@ func readPublicKey(path string) (*attesta.PublicKey, error) {
 		return nil, perr
 	}
 	return nil, err
+}
+
+// createKeyFile creates a new file for private keys, mode 0600, and
+// refuses one that exists (O_EXCL: no other process can slip a file in
+// between, and a key file is never overwritten).
+func createKeyFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%s exists; refusing to overwrite a key file", path)
+	}
+	return f, err
 }

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"runtime"
 	"slices"
@@ -63,10 +62,8 @@ func keypool(ctx context.Context, e *env, alg attesta.Algorithm, n int, out stri
 		fmt.Fprintln(e.stderr, "attesta keypool: -out FILE is required")
 		return 2
 	}
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return e.errorf("%s exists; refusing to overwrite it", out)
-	} else if err != nil {
+	f, err := createKeyFile(out)
+	if err != nil {
 		return e.errorf("%v", err)
 	}
 	start := time.Now()

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"time"
 
@@ -92,10 +90,8 @@ func login(ctx context.Context, e *env, c loginConfig) (code int) {
 		}
 	}()
 	create := func(path string) error {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s exists; refusing to overwrite a key file", path)
-		} else if err != nil {
+		f, err := createKeyFile(path)
+		if err != nil {
 			return err
 		}
 		keyFiles = append(keyFiles, f)
