@@ -31,7 +31,8 @@ func TestConnectEveryKeyType(t *testing.T) {
 		for _, f := range formats {
 			t.Run(string(alg)+"/"+f.name, func(t *testing.T) {
 				t.Parallel()
-				e := newEnv(t, attesta.Config{}, generous)
+				clk := newClock()
+				e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 				c := e.client(f.cbor)
 				ctx := t.Context()
 				k := testkeys.Key(t, alg, 0)
@@ -42,7 +43,7 @@ func TestConnectEveryKeyType(t *testing.T) {
 				_, err = attesta.ParsePartyID(first.PartyID)
 				require.NoError(t, err)
 				require.NoError(t, attesta.ParseSession(first.Session))
-				assert.True(t, first.SessionExpiresAt.After(time.Now()))
+				assert.True(t, first.SessionExpiresAt.Equal(clk.Now().Add(24*time.Hour)), "a session lasts 24 h: %v", first.SessionExpiresAt)
 
 				again, err := c.Connect(ctx, k, e.app)
 				require.NoError(t, err)
@@ -84,7 +85,8 @@ func TestHealth(t *testing.T) {
 }
 
 func TestContentNegotiation(t *testing.T) {
-	e := newEnv(t, attesta.Config{MaxChallengesPerKey: 100}, generous)
+	clk := newClock()
+	e := newEnv(t, attesta.Config{MaxChallengesPerKey: 100, Now: clk.Now}, generous)
 	k := testkeys.Key(t, attesta.X25519, 0)
 	body := transport.AuthKeyRequestBody{Key: k.Public().Pack(), AppToken: e.app}
 	jsonBody, err := json.Marshal(body)
@@ -143,7 +145,7 @@ func TestContentNegotiation(t *testing.T) {
 			token, err := k.DecryptToken(res.EncryptedToken)
 			require.NoError(t, err)
 			assert.Len(t, token, attesta.TokenSize)
-			assert.True(t, res.ExpiresAt.After(time.Now().Add(-time.Second)))
+			assert.True(t, res.ExpiresAt.Equal(clk.Now().Add(5*time.Minute)), "a challenge lasts 5 min: %v", res.ExpiresAt)
 		})
 	}
 

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +93,29 @@ func newEnv(t *testing.T, acfg attesta.Config, hcfg transport.HandlerConfig) *en
 	return e
 }
 
+// clock is a clock that moves only when told, for attesta.Config.Now, and
+// so for the Handler's rate limiters too (newEnv hands the Handler the
+// Service's clock): a test that asserts a time or a Retry-After uses one
+// instead of the wall clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 11, 22, 6, 24, 12, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 // randomSecret returns a fresh attesta.Config.Secret.
 func randomSecret() []byte {
 	b := make([]byte, attesta.SecretSize)
@@ -113,6 +137,11 @@ func (e *env) start(t *testing.T) {
 	hcfg.Logger = slogJSON(e.logs)
 	e.h, err = transport.NewHandler(e.svc, hcfg)
 	require.NoError(t, err)
+	if acfg.Now != nil {
+		// One clock for the whole server: the Service's and the rate
+		// limiters', set before the Handler serves.
+		transport.SetHandlerClock(e.h, acfg.Now)
+	}
 	e.store = st
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)

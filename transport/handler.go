@@ -101,6 +101,7 @@ type Handler struct {
 	addAddrLimit      *limiter[netip.Addr]
 	identKeySecret    []byte // keys the identifier buckets' hashes
 	mux               *http.ServeMux
+	now               func() time.Time // the rate limiters' clock: time.Now, or a test's
 }
 
 // NewHandler checks cfg and returns a Handler for svc.
@@ -163,6 +164,7 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 		addAddrLimit:      newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
 		identKeySecret:    rnd.Bytes(32),
 		mux:               http.NewServeMux(),
+		now:               time.Now,
 	}
 	h.Register(h.mux)
 	h.mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
@@ -263,7 +265,7 @@ func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter,
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		var err error
 		if lim != nil {
-			if ok, wait := lim.allow(clientAddr(r, h.trustXFF), start); !ok {
+			if ok, wait := lim.allow(clientAddr(r, h.trustXFF), h.now()); !ok {
 				err = &rateLimitError{retryAfter: wait}
 			}
 		}

@@ -33,9 +33,10 @@ func (h *Handler) identKeyOf(id attesta.Identifier) identKey {
 	return k
 }
 
-// limited takes a token from key's bucket in l, or returns the 429 error.
-func limited[K comparable](l *limiter[K], key K) error {
-	if ok, wait := l.allow(key, time.Now()); !ok {
+// limited takes a token from key's bucket in l at now, or returns the 429
+// error.
+func limited[K comparable](l *limiter[K], key K, now time.Time) error {
+	if ok, wait := l.allow(key, now); !ok {
 		return &rateLimitError{retryAfter: wait}
 	}
 	return nil
@@ -58,7 +59,7 @@ func (h *Handler) getRegistry(w http.ResponseWriter, r *http.Request) error {
 // is asked, and the answer is rendered the same way whatever the Service
 // found. The Authorization header, if any, is not read.
 func (h *Handler) registryByLogin(w http.ResponseWriter, r *http.Request) error {
-	if err := limited(h.loginAddrLimit, clientAddr(r, h.trustXFF)); err != nil {
+	if err := limited(h.loginAddrLimit, clientAddr(r, h.trustXFF), h.now()); err != nil {
 		return err
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -73,7 +74,7 @@ func (h *Handler) registryByLogin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := limited(h.loginLimit, h.identKeyOf(id)); err != nil {
+	if err := limited(h.loginLimit, h.identKeyOf(id), h.now()); err != nil {
 		return err
 	}
 	reg, err := h.svc.RegistryByLogin(r.Context(), login)
@@ -117,7 +118,7 @@ func (h *Handler) addIdentifier(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := limited(h.addLimit, sess.PartyID); err != nil {
+	if err := limited(h.addLimit, sess.PartyID, h.now()); err != nil {
 		return err
 	}
 	var body IdentifierBody
@@ -137,7 +138,7 @@ func (h *Handler) confirmIdentifier(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := limited(h.confirmLimit, sess.PartyID); err != nil {
+	if err := limited(h.confirmLimit, sess.PartyID, h.now()); err != nil {
 		return err
 	}
 	var body ConfirmIdentifierBody
@@ -148,7 +149,7 @@ func (h *Handler) confirmIdentifier(w http.ResponseWriter, r *http.Request) erro
 	// bucket bounds the guesses of many parties at one email. A value
 	// that does not normalise is left to the Service to refuse.
 	if id, err := attesta.NormalizeIdentifier(body.Kind, body.Value); err == nil {
-		if err := limited(h.confirmIdentLimit, h.identKeyOf(id)); err != nil {
+		if err := limited(h.confirmIdentLimit, h.identKeyOf(id), h.now()); err != nil {
 			return err
 		}
 	}
