@@ -289,6 +289,7 @@ type loadRun struct {
 
 	start     time.Time
 	exhausted atomic.Int64 // when the fresh keys ran out, in ns after start; 0: they did not
+	keyless   atomic.Int64 // clients that stopped early: no fresh key left, no known key
 
 	hist                           [numSteps]*histogram
 	connects, newCount, knownCount atomic.Int64
@@ -494,7 +495,9 @@ func (r *loadRun) run(ctx context.Context, progress io.Writer) *loadReport {
 		wg.Wait()
 		close(done)
 	}()
-	r.showProgress(progress, done, cpu0, cpuOK)
+	tick := time.NewTicker(time.Second)
+	r.showProgress(progress, tick.C, done, cpu0, cpuOK)
+	tick.Stop()
 	elapsed := time.Since(r.start)
 	cpu1, _ := processCPU()
 	return r.report(elapsed, ctx.Err() != nil, cpu1-cpu0, cpuOK)
@@ -550,6 +553,7 @@ func (r *loadRun) client1(ctx, hard context.Context, i int, end time.Time, pace 
 		}
 		if fresh == nil {
 			if len(mine) == 0 {
+				r.keyless.Add(1)
 				return // no fresh key left, and no known key to log in
 			}
 			known = mine[j%len(mine)]
@@ -674,20 +678,18 @@ func (r *loadRun) anomaly(name string) {
 	r.mu.Unlock()
 }
 
-// showProgress prints a line on w once a second about the second just
-// past, until done is closed.
-func (r *loadRun) showProgress(w io.Writer, done <-chan struct{}, cpu0 time.Duration, cpuOK bool) {
+// showProgress prints a line on w at each tick (once a second) about the
+// interval just past, until done is closed.
+func (r *loadRun) showProgress(w io.Writer, tick <-chan time.Time, done <-chan struct{}, cpu0 time.Duration, cpuOK bool) {
 	p := newProgressLine(w)
 	defer p.clear()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	last, lastConnects, lastCPU, lastAt := r.hist[stepConnect].snapshot(), int64(0), cpu0, r.start
 	procs := runtime.GOMAXPROCS(0)
 	for {
 		select {
 		case <-done:
 			return
-		case now := <-tick.C:
+		case now := <-tick:
 			snap := r.hist[stepConnect].snapshot()
 			iv := snap.minus(last)
 			n := r.connects.Load()
@@ -755,6 +757,7 @@ type loadReport struct {
 	DurationSec    float64                 `json:"duration_sec"`
 	RequestedSec   float64                 `json:"requested_duration_sec"`
 	Interrupted    bool                    `json:"interrupted"`
+	Stopped        string                  `json:"stopped"` // why the run ended: "duration", "interrupted" or "out_of_keys"
 	Connects       int64                   `json:"connects"`
 	ConnectsPerSec float64                 `json:"connects_per_sec"`
 	NewConnects    int64                   `json:"new_connects"`
@@ -798,11 +801,17 @@ func (r *loadRun) report(elapsed time.Duration, interrupted bool, cpu time.Durat
 	rep := &loadReport{
 		Server: r.server, KeyType: string(r.alg), Clients: c.clients, SourceAddrs: c.sourceAddrs,
 		TargetRate: c.rate, NewFraction: c.newFraction,
-		DurationSec: elapsed.Seconds(), RequestedSec: c.duration.Seconds(), Interrupted: interrupted,
+		DurationSec: elapsed.Seconds(), RequestedSec: c.duration.Seconds(), Interrupted: interrupted, Stopped: "duration",
 		Connects: r.connects.Load(), NewConnects: r.newCount.Load(), KnownConnects: r.knownCount.Load(),
 		LatencyUS:  map[string]latencyStats{},
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 		Pool: r.poolDesc, ClientCPUShare: -1,
+	}
+	switch {
+	case interrupted:
+		rep.Stopped = "interrupted"
+	case r.keyless.Load() == int64(c.clients):
+		rep.Stopped = "out_of_keys"
 	}
 	rep.ConnectsPerSec = float64(rep.Connects) / elapsed.Seconds()
 	if r.acked != nil {
@@ -890,6 +899,9 @@ func (rep *loadReport) writeText(w io.Writer) {
 	// What a reader should make of it.
 	if p.Exhausted {
 		fmt.Fprintf(w, "note: the pool ran out of fresh keys after %.1fs; from then on no connect registered a new key (make a bigger pool with attesta keypool)\n", p.ExhaustedAfterSec)
+	}
+	if rep.Stopped == "out_of_keys" {
+		fmt.Fprintln(w, "note: the clients stopped before the -duration: no fresh key was left and there was no known key to log in with")
 	}
 	if n := rep.Errors["rate_limited"]; n > 0 {
 		fmt.Fprintf(w, "note: %d connects were refused by the server's rate limit per client address, so the run measured the limiter; "+
