@@ -210,14 +210,15 @@ func TestChallengeExpired(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, attesta.Config{ChallengeTTL: time.Millisecond}, generous)
+			clk := newClock()
+			e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 			c := e.client(f.cbor)
 			k := testkeys.Key(t, attesta.X25519, 1)
 			req, err := c.AuthKeyRequest(t.Context(), k.Public().Pack(), e.app)
 			require.NoError(t, err)
 			token, err := k.DecryptToken(req.EncryptedToken)
 			require.NoError(t, err)
-			time.Sleep(20 * time.Millisecond) // the TTL is 1 ms
+			clk.Add(5*time.Minute + time.Second) // the TTL is 5 minutes
 			_, err = c.AuthKeyToken(t.Context(), token)
 			requireProblem(t, err, http.StatusGone, "challenge_expired", attesta.ErrChallengeExpired)
 			// An expired challenge is consumed.
@@ -378,10 +379,14 @@ func TestSessions(t *testing.T) {
 }
 
 func TestSessionExpired(t *testing.T) {
-	e := newEnv(t, attesta.Config{SessionTTL: time.Millisecond}, generous)
+	clk := newClock()
+	e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 	res, err := e.client(false).Connect(t.Context(), testkeys.Key(t, attesta.X25519, 0), e.app)
 	require.NoError(t, err)
-	time.Sleep(20 * time.Millisecond)
+	clk.Add(24*time.Hour - time.Second)
+	_, err = e.client(false).Party(t.Context(), res.Session)
+	require.NoError(t, err, "a session lasts 24 hours")
+	clk.Add(time.Second)
 	_, err = e.client(false).Party(t.Context(), res.Session)
 	requireProblem(t, err, http.StatusUnauthorized, "unauthorized", attesta.ErrUnauthorized)
 }

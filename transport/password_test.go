@@ -626,14 +626,15 @@ func mustAtoi(t *testing.T, s string) int {
 }
 
 func TestCodeExpired(t *testing.T) {
-	e := newPasswordEnv(t, attesta.Config{CodeTTL: time.Millisecond}, generous)
+	clk := newClock()
+	e := newPasswordEnv(t, attesta.Config{Now: clk.Now}, generous)
 	ctx := t.Context()
 	c := e.client(true)
 	res, err := c.Connect(ctx, testkeys.Key(t, attesta.X25519, 0), e.app)
 	require.NoError(t, err)
 	_, err = c.AddIdentifier(ctx, res.Session, attesta.Email, "alice@example.com")
 	require.NoError(t, err)
-	time.Sleep(20 * time.Millisecond)
+	clk.Add(10*time.Minute + time.Second) // a code lasts 10 minutes
 	err = c.ConfirmIdentifier(ctx, res.Session, attesta.Email, "alice@example.com", e.code(t, "alice@example.com"))
 	requireProblem(t, err, http.StatusGone, "code_expired", attesta.ErrCodeExpired)
 }
