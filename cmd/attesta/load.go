@@ -70,9 +70,8 @@ second divided by 15.
 `,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env) int {
 		var c loadConfig
-		fs.StringVar(&c.server, "server", "http://127.0.0.1:8700", "server base `URL`")
-		fs.StringVar(&c.tokenFile, "app-token-file", "", "read the application token from `FILE`")
-		fs.StringVar(&c.token, "app-token", "", "application `TOKEN` (visible in ps; prefer -app-token-file or $"+appTokenEnv+")")
+		fs.StringVar(&c.server, "server", defaultServer, "server base `URL`")
+		c.token.register(fs)
 		fs.IntVar(&c.clients, "clients", 16, "concurrent clients `N`")
 		fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run")
 		fs.StringVar(&c.keys, "keys", "", "key algorithm `ALG` to generate (default: the pool's, or x25519)")
@@ -92,16 +91,17 @@ second divided by 15.
 }
 
 type loadConfig struct {
-	server, tokenFile, token string
-	clients                  int
-	duration, timeout        time.Duration
-	keys                     string
-	newFraction              float64
-	acked, pool, known       string
-	poolOffset, poolSize     int
-	rate                     float64
-	sourceAddrs              int
-	cbor, json               bool
+	server               string
+	token                appTokenFlags
+	clients              int
+	duration, timeout    time.Duration
+	keys                 string
+	newFraction          float64
+	acked, pool, known   string
+	poolOffset, poolSize int
+	rate                 float64
+	sourceAddrs          int
+	cbor, json           bool
 }
 
 // Bounds of the load flags: enough for any machine, small enough that a
@@ -122,10 +122,7 @@ var defaultPoolSize = map[attesta.Algorithm]int{
 }
 
 func load(ctx context.Context, e *env, c loadConfig) int {
-	usage := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "attesta load: "+format+"\n", args...)
-		return 2
-	}
+	usage := e.usagef
 	switch {
 	case c.clients < 1 || c.clients > maxLoadClients:
 		return usage("-clients must be between 1 and %d", maxLoadClients)
@@ -151,11 +148,13 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 	}
 	base, err := checkServerURL(c.server, c.sourceAddrs > 0)
 	if err != nil {
-		return usage("-server: %v", err)
-	}
-	token, err := appToken(connectConfig{tokenFile: c.tokenFile, token: c.token})
-	if err != nil {
 		return usage("%v", err)
+	}
+	token, err := c.token.read()
+	if errors.Is(err, errNoAppToken) {
+		return usage("%v", err)
+	} else if err != nil {
+		return e.errorf("%v", err)
 	}
 
 	r := &loadRun{cfg: c, server: base, appToken: token, errors: map[string]int64{}, anomalies: map[string]int64{}}
@@ -173,38 +172,38 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 	err = r.clients[0].Health(hctx)
 	cancel()
 	if err != nil {
-		return e.errorf("load: the server at %s does not answer: %s", base, describe(err))
+		return e.errorf("the server at %s does not answer: %s", base, describe(err))
 	}
 	if err := r.preparePool(ctx, e); err != nil {
-		return e.errorf("load: %v", err)
+		return e.errorf("%v", err)
 	}
 	if c.acked != "" {
 		f, err := os.OpenFile(c.acked, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			return e.errorf("load: %v", err)
+			return e.errorf("%v", err)
 		}
 		defer f.Close()
 		r.acked = &ackLog{f: f}
 	}
 	if err := r.registerKnown(ctx, e); err != nil {
-		return e.errorf("load: registering the known keys before the run: %s", describe(err))
+		return e.errorf("registering the known keys before the run: %s", describe(err))
 	}
 
 	rep := r.run(ctx, e.stderr)
 	if c.json {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
-			return e.errorf("load: %v", err)
+			return e.errorf("%v", err)
 		}
 		fmt.Fprintf(e.stdout, "%s\n", b)
 	} else {
 		rep.writeText(e.stdout)
 	}
 	if r.acked != nil && r.acked.err != nil {
-		return e.errorf("load: writing %s: %v (the report's acked count is what was written)", c.acked, r.acked.err)
+		return e.errorf("writing %s: %v (the report's acked count is what was written)", c.acked, r.acked.err)
 	}
 	if n := sum(rep.Anomalies); n > 0 {
-		return e.errorf("load: %d answers contradicted earlier ones (see anomalies in the report)", n)
+		return e.errorf("%d answers contradicted earlier ones (see anomalies in the report)", n)
 	}
 	return 0
 }
@@ -213,13 +212,10 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 // -source-addrs, that its host is a loopback IPv4 address (the source
 // addresses are in 127.0.0.0/8).
 func checkServerURL(u string, loopback bool) (string, error) {
-	p, err := url.Parse(u)
-	if err != nil {
+	if err := checkServer(u); err != nil {
 		return "", err
 	}
-	if (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return "", fmt.Errorf("%q is not an http or https URL", u)
-	}
+	p, _ := url.Parse(u) // checkServer parsed it
 	if loopback {
 		a, err := netip.ParseAddr(p.Hostname())
 		if err != nil || !a.Is4() || !a.IsLoopback() {

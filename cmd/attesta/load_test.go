@@ -265,7 +265,8 @@ func TestLoadServerDown(t *testing.T) {
 	ln.Close()
 	code, _, stderr := cli(t, "load", "-server", url, "-app-token", "x", "-pool-size", "10")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "attesta: load: the server at "+url+" does not answer")
+	assert.Contains(t, stderr, "attesta: the server at "+url+" does not answer: ")
+	assert.Contains(t, stderr, "connection refused; is attesta-server running at "+url+"?\n")
 }
 
 func TestLoadUsage(t *testing.T) {
@@ -289,7 +290,7 @@ func TestLoadUsage(t *testing.T) {
 		{[]string{"-duration", "0s"}, 2, "-duration must be positive"},
 		{[]string{"-keys", "rsa1024"}, 2, `unknown key algorithm "rsa1024"`},
 		{[]string{"-rate", "-1"}, 2, "-rate must be 0 or positive"},
-		{[]string{"-server", "ftp://x"}, 2, "is not an http or https URL"},
+		{[]string{"-server", "ftp://x"}, 2, "-server needs http://HOST:PORT"},
 		{[]string{"-server", "http://192.0.2.1:8700", "-source-addrs", "4"}, 2, "needs a server on a loopback IPv4 address"},
 		{[]string{"-pool", mixed}, 1, "key 2 is mlkem768x25519, key 1 is x25519"},
 		{[]string{"-pool", "main.go"}, 1, "no PEM block: not a key pool"},

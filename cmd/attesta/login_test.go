@@ -135,7 +135,8 @@ func TestPasswordLogin(t *testing.T) {
 		code, st, stderr = ident(env{}, "add", "-session", first.Session, "-kind", "email", "-value", "T@Example.org")
 		require.Equal(t, 0, code, stderr)
 		assert.Equal(t, "pending", st.Status)
-		assert.Contains(t, stderr, "attesta identifier confirm")
+		assert.Equal(t, "a code was sent to the email; confirm it with:\n"+
+			"  attesta identifier confirm -server "+srv.url+" -session … -kind email -value T@Example.org -code CODE\n", stderr)
 		emailCode, err := outbox.LastCode(srv.outbox, "t@example.org")
 		require.NoError(t, err)
 		assert.NotContains(t, stderr, emailCode)
@@ -193,6 +194,10 @@ func TestPasswordLogin(t *testing.T) {
 		assert.Equal(t, 2, code)
 		assert.Contains(t, stderr, "no session")
 		code, _, stderr = ident(env{}, "add", "-session", "ats_nope", "-kind", "nickname", "-value", "someone")
+		assert.Equal(t, 1, code)
+		assert.Equal(t, "attesta: -session is not a session: want ats_… or the JSON that attesta connect and attesta login print\n", stderr)
+		unknown := attesta.SessionPrefix + strings.Repeat("A", 43) // well formed, no such session
+		code, _, stderr = ident(env{}, "add", "-session", unknown, "-kind", "nickname", "-value", "someone")
 		assert.Equal(t, 1, code)
 		assert.Equal(t, "attesta: unauthorized: Unauthorized\n", stderr)
 	})
