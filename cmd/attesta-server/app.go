@@ -52,6 +52,21 @@ func appCommand(ctx context.Context, dataDir string, args []string, stdout, stde
 	case len(pos) == 1 && pos[0] == "list":
 		verb = pos[0]
 	default:
+		switch {
+		case len(pos) == 0:
+			fmt.Fprintln(stderr, "attesta-server: app needs a command: create, list or revoke")
+		case pos[0] == "create" || pos[0] == "revoke":
+			if len(pos) == 1 {
+				fmt.Fprintf(stderr, "attesta-server: app %s needs the application's NAME\n", pos[0])
+			} else {
+				fmt.Fprintf(stderr, "attesta-server: app %s takes one NAME, not %d arguments\n", pos[0], len(pos)-1)
+			}
+		case pos[0] == "list":
+			fmt.Fprintf(stderr, "attesta-server: app list takes no argument, got %q\n", pos[1])
+		default:
+			fmt.Fprintf(stderr, "attesta-server: unknown app command %q: want create, list or revoke\n", pos[0])
+		}
+		fmt.Fprintln(stderr)
 		fs.Usage()
 		return 2
 	}

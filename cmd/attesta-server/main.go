@@ -4,6 +4,11 @@
 //
 //	attesta-server [-data DIR] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
 //	attesta-server app create|list|revoke [-data DIR] [NAME]
+//	attesta-server -version
+//
+// Messages on stderr start with "attesta-server: " (or are log records,
+// while the server runs). The exit status is 0 on success, 1 on a failure
+// and 2 for a usage error.
 //
 // The data directory holds the store, the server secret (DIR/secret, 32
 // random bytes, mode 0600, made on first start; it keys the identifier
@@ -27,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/attesta-go/attesta/internal/buildinfo"
 )
 
 const usage = `Usage:
@@ -36,6 +43,7 @@ const usage = `Usage:
   attesta-server app list [-data DIR]    list the applications
   attesta-server app revoke [-data DIR] NAME
                                          revoke an application's token
+  attesta-server -version                print the version and commit
 
 The app commands open the data directory themselves, so they work only
 while no server runs on it.
@@ -74,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format` on stderr: text or json")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
+	version := fs.Bool("version", false, "print the version and commit this binary was built from, and exit")
 	fs.Float64Var(&cfg.ratePerSecond, "rate-per-address", 20, "challenge requests a `rate` per second each client address may make on each connect endpoint (bursts of twice that); raise it only for load tests from few addresses")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
@@ -81,6 +90,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage(err)
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildinfo.String("attesta-server"))
+		return 0
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {

@@ -40,6 +40,15 @@ const (
 // the collector, close the store. stopSignals is called when the shutdown
 // starts, so that a second SIGINT kills the process at once.
 func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.Writer, log *slog.Logger) (err error) {
+	// Bind first: a busy address must fail before anything is made in a
+	// new data directory, and before a demo token is printed that this
+	// process would then abandon.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("%w (is another attesta-server running there? -addr HOST:PORT listens elsewhere)", err)
+	}
+	defer ln.Close() // for the returns before Serve, which closes it itself
+
 	store, err := openStore(cfg.dataDir, true)
 	if err != nil {
 		return err
@@ -84,10 +93,6 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           h, // the API, and problem+json 404s for other paths
 		ReadHeaderTimeout: readHeaderTimeout,
