@@ -27,6 +27,20 @@
 // http.ServeMux with method patterns; Handler.ServeHTTP serves them on a
 // mux of its own. Logout takes no body.
 //
+// # Embedding
+//
+// To serve the API under a prefix of a service's own mux, mount the
+// Handler with http.StripPrefix, and give the Client the base URL with the
+// prefix:
+//
+//	mux.Handle("/auth/", http.StripPrefix("/auth", h))
+//	…
+//	transport.NewClient("https://shop.example/auth").Connect(ctx, key, appToken)
+//
+// ExampleNewHandler does it end to end (a Store, the secret, the Service
+// and its collector, a route of the service that trusts the sessions);
+// package attesta's documentation says what an embedder must run.
+//
 // # Password login
 //
 // The endpoints of the second flow (see attesta.Service.AddIdentifier and
