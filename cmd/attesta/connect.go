@@ -59,13 +59,11 @@ func connect(ctx context.Context, e *env, c connectConfig) int {
 		return e.usagef("-key FILE is required")
 	}
 	if err := checkServer(c.server.url); err != nil {
-		return e.usagef("%v", err)
+		return e.fail(err)
 	}
 	token, err := c.token.read()
-	if errors.Is(err, errNoAppToken) {
-		return e.usagef("%v", err)
-	} else if err != nil {
-		return e.errorf("%v", err)
+	if err != nil {
+		return e.fail(err)
 	}
 	key, err := readPrivateKey(c.keyFile)
 	if err != nil {

@@ -44,7 +44,7 @@ const defaultServer = "http://127.0.0.1:8700"
 func checkServer(u string) error {
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Opaque != "" {
-		return fmt.Errorf("-server %q: -server needs http://HOST:PORT (or https://…), such as %s", u, defaultServer)
+		return usageError{fmt.Errorf("-server %q: -server needs http://HOST:PORT (or https://…), such as %s", u, defaultServer)}
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ const maxSessionFile = 64 << 10
 
 // errNoSession is the usage error of a command that needs a session and
 // was given none.
-var errNoSession = errors.New("no session: give -session-file FILE, -session SESSION or $" + sessionEnv + " (attesta connect makes one)")
+var errNoSession error = usageError{errors.New("no session: give -session-file FILE, -session SESSION or $" + sessionEnv + " (attesta connect makes one)")}
 
 // read finds the session: -session-file, -session, then the environment.
 // It returns errNoSession if none is given, and an error that says what
@@ -137,8 +137,8 @@ func (a *appTokenFlags) register(fs *flag.FlagSet) {
 
 // errNoAppToken is the usage error of a command that needs an
 // application token and was given none.
-var errNoAppToken = errors.New("no application token: give -app-token-file FILE, -app-token TOKEN or $" + appTokenEnv +
-	" (attesta-server writes the demo application's token to DATA/demo-app-token)")
+var errNoAppToken error = usageError{errors.New("no application token: give -app-token-file FILE, -app-token TOKEN or $" + appTokenEnv +
+	" (attesta-server writes the demo application's token to DATA/demo-app-token)")}
 
 // read finds the application token: -app-token-file, -app-token, then
 // the environment. It returns errNoAppToken if none is given. The token's

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -132,13 +131,11 @@ func identifier(ctx context.Context, e *env, verb string, c *identifierConfig) i
 		return e.usagef("-code is required (the code sent to the %s)", kind)
 	}
 	if err := checkServer(c.server.url); err != nil {
-		return e.usagef("%v", err)
+		return e.fail(err)
 	}
 	session, err := c.session.read()
-	if errors.Is(err, errNoSession) {
-		return e.usagef("%v", err)
-	} else if err != nil {
-		return e.errorf("%v", err)
+	if err != nil {
+		return e.fail(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.server.timeout)
 	defer cancel()

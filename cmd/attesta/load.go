@@ -151,10 +151,8 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 		return usage("%v", err)
 	}
 	token, err := c.token.read()
-	if errors.Is(err, errNoAppToken) {
-		return usage("%v", err)
-	} else if err != nil {
-		return e.errorf("%v", err)
+	if err != nil {
+		return e.fail(err)
 	}
 
 	r := &loadRun{cfg: c, server: base, appToken: token, errors: map[string]int64{}, anomalies: map[string]int64{}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -70,13 +69,11 @@ func login(ctx context.Context, e *env, c loginConfig) (code int) {
 		return e.usagef("-out FILE is required")
 	}
 	if err := checkServer(c.server.url); err != nil {
-		return e.usagef("%v", err)
+		return e.fail(err)
 	}
 	token, err := c.token.read()
-	if errors.Is(err, errNoAppToken) {
-		return e.usagef("%v", err)
-	} else if err != nil {
-		return e.errorf("%v", err)
+	if err != nil {
+		return e.fail(err)
 	}
 
 	// Make FILE now, before the password and the KDF: an existing file is

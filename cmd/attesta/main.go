@@ -101,6 +101,21 @@ func (e *env) usagef(format string, args ...any) int {
 	return 2
 }
 
+// usageError is a mistake in the command line, reported by fail as a
+// usage error.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// fail reports err: a usageError with usagef (exit status 2), anything
+// else with errorf (1).
+func (e *env) fail(err error) int {
+	if errors.As(err, new(usageError)) {
+		return e.usagef("%v", err)
+	}
+	return e.errorf("%v", err)
+}
+
 // message formats a message for errorf and usagef, dropping the
 // "attesta: " that errors of package attesta begin with, so that the
 // prefix appears once.

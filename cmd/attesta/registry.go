@@ -98,13 +98,11 @@ func push(ctx context.Context, e *env, c pushConfig) int {
 		return e.usagef("-calibrate must be between 0 and 1m")
 	}
 	if err := checkServer(c.server.url); err != nil {
-		return e.usagef("%v", err)
+		return e.fail(err)
 	}
 	session, err := c.session.read()
-	if errors.Is(err, errNoSession) {
-		return e.usagef("%v", err)
-	} else if err != nil {
-		return e.errorf("%v", err)
+	if err != nil {
+		return e.fail(err)
 	}
 	key, err := readPrivateKey(c.keyFile)
 	if err != nil {
@@ -262,7 +260,7 @@ func pull(ctx context.Context, e *env, c pullConfig) int {
 		return e.usagef("-login NAME is required")
 	}
 	if err := checkServer(c.server.url); err != nil {
-		return e.usagef("%v", err)
+		return e.fail(err)
 	}
 	var password []byte
 	if !c.header {
