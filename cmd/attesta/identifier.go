@@ -108,7 +108,7 @@ func identifierFlags(fs *flag.FlagSet, confirm bool) *identifierConfig {
 	c.session.register(fs)
 	if confirm {
 		fs.StringVar(&c.kind, "kind", "", "identifier `KIND`: email or phone (required)")
-		fs.StringVar(&c.value, "value", "", "the email or phone number (required)")
+		fs.StringVar(&c.value, "value", "", "the email or phone number, the `VALUE` given to identifier add (required)")
 		fs.StringVar(&c.code, "code", "", "the `CODE` sent to the email or phone (required)")
 	} else {
 		fs.StringVar(&c.kind, "kind", "", "identifier `KIND`: nickname, email or phone (required)")
