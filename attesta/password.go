@@ -28,6 +28,10 @@ type serverKeys struct {
 	ident []byte // HMAC key for identifier hashes
 	code  []byte // HMAC key for verification code hashes
 	decoy []byte // HMAC key for decoy seeds
+	// challenge authenticates challenge tokens (challenge.go).
+	challenge []byte
+	// budget keys the hashes under which budgets are stored (budget.go).
+	budget []byte
 }
 
 func deriveKeys(secret []byte) (serverKeys, error) {
@@ -36,6 +40,8 @@ func deriveKeys(secret []byte) (serverKeys, error) {
 		"attesta v1 identifier hash": &k.ident,
 		"attesta v1 code hash":       &k.code,
 		"attesta v1 registry decoy":  &k.decoy,
+		"attesta v1 challenge token": &k.challenge,
+		"attesta v1 budget key":      &k.budget,
 	} {
 		b, err := hkdf.Expand(sha256.New, secret, info, 32)
 		if err != nil {

@@ -112,7 +112,6 @@ var knownCodes = map[string]struct {
 	"bad_app_token":           {401, attesta.ErrBadAppToken},
 	"challenge_unknown":       {400, attesta.ErrChallengeUnknown},
 	"challenge_expired":       {410, attesta.ErrChallengeExpired},
-	"too_many_challenges":     {429, attesta.ErrTooManyChallenges},
 	"unauthorized":            {401, attesta.ErrUnauthorized},
 	"bad_identifier":          {400, attesta.ErrBadIdentifier},
 	"unknown_identifier_kind": {400, attesta.ErrUnknownIdentifierKind},

@@ -121,7 +121,6 @@ var sentinels = map[string]error{
 	"attesta.ErrBadAppToken":           attesta.ErrBadAppToken,
 	"attesta.ErrChallengeUnknown":      attesta.ErrChallengeUnknown,
 	"attesta.ErrChallengeExpired":      attesta.ErrChallengeExpired,
-	"attesta.ErrTooManyChallenges":     attesta.ErrTooManyChallenges,
 	"attesta.ErrUnauthorized":          attesta.ErrUnauthorized,
 	"attesta.ErrDecrypt":               attesta.ErrDecrypt,
 	"attesta.ErrBadIdentifier":         attesta.ErrBadIdentifier,

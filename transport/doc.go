@@ -141,7 +141,6 @@
 //	attesta.ErrBadAppToken         401     bad_app_token
 //	attesta.ErrChallengeUnknown    400     challenge_unknown
 //	attesta.ErrChallengeExpired    410     challenge_expired
-//	attesta.ErrTooManyChallenges   429     too_many_challenges
 //	attesta.ErrUnauthorized        401     unauthorized (WWW-Authenticate: Bearer)
 //	attesta.ErrBadIdentifier       400     bad_identifier
 //	attesta.ErrUnknownIdentifierKind 400   unknown_identifier_kind
@@ -185,7 +184,7 @@
 // has no code). code_expired is 410 like challenge_expired. wrong_code
 // and code_tries_exhausted are 400, not 429: waiting does not help, a
 // voided verification needs a new code (POST /v1/identifiers again), and
-// 429 stays the code of a wait (rate_limited, too_many_challenges).
+// 429 stays the code of a wait (rate_limited).
 // identifier_taken, too_many_identifiers and version_conflict are 409:
 // conflicts with the server's state that the client resolves (another
 // identifier, a removal, a merge). identifier_not_found is 404; it is

@@ -71,7 +71,6 @@ var problems = []problemRow{
 	{attesta.ErrBadAppToken, http.StatusUnauthorized, "bad_app_token", "Bad application token"},
 	{attesta.ErrChallengeUnknown, http.StatusBadRequest, "challenge_unknown", "Unknown or used challenge token"},
 	{attesta.ErrChallengeExpired, http.StatusGone, "challenge_expired", "Challenge expired"},
-	{attesta.ErrTooManyChallenges, http.StatusTooManyRequests, "too_many_challenges", "Too many pending challenges for this key"},
 	{attesta.ErrUnauthorized, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{attesta.ErrBadIdentifier, http.StatusBadRequest, "bad_identifier", "Malformed identifier"},
 	{attesta.ErrUnknownIdentifierKind, http.StatusBadRequest, "unknown_identifier_kind", "Unknown identifier kind"},

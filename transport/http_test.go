@@ -31,7 +31,7 @@ func TestMalformedBodies(t *testing.T) {
 	const maxBody = 4096
 	hcfg := generous
 	hcfg.MaxBodyBytes = maxBody
-	e := newEnv(t, attesta.Config{MaxChallengesPerKey: 100}, hcfg)
+	e := newEnv(t, attesta.Config{}, hcfg)
 	key := base64.RawURLEncoding.EncodeToString(testkeys.Key(t, attesta.X25519, 0).Public().Pack())
 	okReq := fmt.Sprintf(`{"key":%q,"app_token":%q}`, key, e.app)
 	ones := bytes.Repeat([]byte{0xff}, attesta.TokenSize)
@@ -189,7 +189,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	e := newEnv(t, attesta.Config{MaxChallengesPerKey: 100}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
+	e := newEnv(t, attesta.Config{}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
 	ctx := t.Context()
 	c := e.client(false)
 	packed := testkeys.Key(t, attesta.X25519, 0).Public().Pack()
@@ -442,7 +442,6 @@ func TestProblemIs(t *testing.T) {
 		"bad_app_token":           {attesta.ErrBadAppToken},
 		"challenge_unknown":       {attesta.ErrChallengeUnknown},
 		"challenge_expired":       {attesta.ErrChallengeExpired},
-		"too_many_challenges":     {attesta.ErrTooManyChallenges},
 		"unauthorized":            {attesta.ErrUnauthorized},
 		"bad_identifier":          {attesta.ErrBadIdentifier},
 		"unknown_identifier_kind": {attesta.ErrUnknownIdentifierKind},
