@@ -123,6 +123,7 @@ var knownCodes = map[string]struct {
 	"wrong_code":              {400, attesta.ErrWrongCode},
 	"code_tries_exhausted":    {400, attesta.ErrCodeTriesExhausted},
 	"version_conflict":        {409, attesta.ErrVersionConflict},
+	"no_identifier":           {409, attesta.ErrNoIdentifier},
 	"kdf_too_weak":            {400, attesta.ErrKDFTooWeak},
 	"kdf_too_costly":          {400, attesta.ErrKDFTooCostly},
 	"bad_registry":            {400, attesta.ErrBadRegistry},

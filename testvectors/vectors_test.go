@@ -134,6 +134,8 @@ var sentinels = map[string]error{
 	"attesta.ErrCodeTriesExhausted":    attesta.ErrCodeTriesExhausted,
 	"attesta.ErrNoNotifier":            attesta.ErrNoNotifier,
 	"attesta.ErrVersionConflict":       attesta.ErrVersionConflict,
+	"attesta.ErrNoIdentifier":          attesta.ErrNoIdentifier,
+	"attesta.ErrBudgetExhausted":       attesta.ErrBudgetExhausted,
 	"attesta.ErrKDFTooWeak":            attesta.ErrKDFTooWeak,
 	"attesta.ErrKDFTooCostly":          attesta.ErrKDFTooCostly,
 	"attesta.ErrBadRegistry":           attesta.ErrBadRegistry,

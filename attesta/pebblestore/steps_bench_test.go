@@ -64,7 +64,7 @@ func BenchmarkStoreSteps(b *testing.B) {
 		rand.Read(k[:])
 		l := attesta.Limit{Burst: 1 << 30, Every: time.Nanosecond}
 		for range b.N {
-			if err := st.Spend(ctx, k, l, 1, now); err != nil {
+			if err := st.Spend(ctx, now, attesta.Spend{Key: k, Limit: l, Cost: 1}); err != nil {
 				b.Fatal(err)
 			}
 		}
