@@ -100,7 +100,7 @@ func benchService(b *testing.B, perKey int) (interface{ Close() error }, *attest
 	}
 	secret := make([]byte, attesta.SecretSize)
 	rand.Read(secret)
-	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret, MaxChallengesPerKey: perKey})
+	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret})
 	if err != nil {
 		b.Fatal(err)
 	}

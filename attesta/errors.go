@@ -31,14 +31,12 @@ var (
 	ErrKeyBanned = errors.New("attesta: key is banned")
 	// ErrBadAppToken: the application token is unknown, malformed or revoked.
 	ErrBadAppToken = errors.New("attesta: bad application token")
-	// ErrChallengeUnknown: no pending challenge has this token (wrong token,
-	// already used, or collected after expiry).
+	// ErrChallengeUnknown: the token is not a challenge token this server
+	// made (wrong, truncated or tampered with), or it was used already.
 	ErrChallengeUnknown = errors.New("attesta: unknown challenge token")
-	// ErrChallengeExpired: the challenge existed but expired; it is consumed.
+	// ErrChallengeExpired: the challenge token is genuine but past its
+	// expiry; ask for a new one.
 	ErrChallengeExpired = errors.New("attesta: challenge expired")
-	// ErrTooManyChallenges: the key already has MaxChallengesPerKey pending
-	// challenges.
-	ErrTooManyChallenges = errors.New("attesta: too many pending challenges for this key")
 	// ErrUnauthorized: the session is unknown, malformed, revoked or expired.
 	ErrUnauthorized = errors.New("attesta: unauthorized")
 	// ErrAppExists: an application with that name already exists.
@@ -71,6 +69,9 @@ var (
 	// ErrVersionConflict: the registry changed since the version the
 	// client read; read it again and merge.
 	ErrVersionConflict = errors.New("attesta: registry version conflict")
+	// ErrNoIdentifier: the party has no active login identifier, so it
+	// cannot store a registry (nobody could fetch it by login).
+	ErrNoIdentifier = errors.New("attesta: the party has no active login identifier")
 	// ErrKDFTooWeak: a registry block whose KDF is below the server's
 	// floors (also matches kdf.ErrBelowFloor through the wrapped error).
 	ErrKDFTooWeak = errors.New("attesta: registry kdf below the server's floors")

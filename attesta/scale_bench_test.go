@@ -77,7 +77,7 @@ func BenchmarkLoginAtScale(b *testing.B) {
 func benchLogin(b *testing.B, fx *scaleFixture) {
 	ctx := context.Background()
 	perKey := max(4, benchconnect.Goroutines/len(fx.keys))
-	svc, err := attesta.New(attesta.Config{Store: fx.store, Secret: bytes.Repeat([]byte{7}, attesta.SecretSize), MaxChallengesPerKey: perKey})
+	svc, err := attesta.New(attesta.Config{Store: fx.store, Secret: bytes.Repeat([]byte{7}, attesta.SecretSize)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,24 +9,20 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/attesta-go/attesta/internal/rnd"
 	"github.com/attesta-go/attesta/kdf"
 )
 
-// Config configures a Service. The zero value of every field but Store is a
-// safe default.
+// Config configures a Service. Store and Secret are required; the zero
+// value of every other field is a safe default. New names every field that
+// is missing or invalid.
 type Config struct {
 	// Store holds the server's state. Required.
 	Store Store
 	// ChallengeTTL is how long a token from AuthKeyRequest stays valid.
-	// Default 5 minutes.
+	// Default 5 minutes, at most 1 hour.
 	ChallengeTTL time.Duration
 	// SessionTTL is the lifetime of a session. Default 24 hours.
 	SessionTTL time.Duration
-	// MaxChallengesPerKey bounds the pending challenges one key id may
-	// have, so that a client cannot fill the store. Default 4, at most
-	// 256.
-	MaxChallengesPerKey int
 	// Logger receives security events (bans, refused keys). Default: a
 	// logger that discards. Nothing secret is ever logged.
 	Logger *slog.Logger
@@ -50,6 +46,9 @@ type Config struct {
 	// NicknameQuarantine is how long a released nickname stays reserved to
 	// its last holder. Default 30 days.
 	NicknameQuarantine time.Duration
+	// Limits are the durable budgets on codes sent, codes tried and
+	// registry fetches. The zero value of each is its default.
+	Limits Limits
 
 	// Now is the clock. Default time.Now; set it only in tests and
 	// simulations (the published vectors run on a fixed clock).
@@ -63,7 +62,6 @@ type Service struct {
 	store        Store
 	challengeTTL time.Duration
 	sessionTTL   time.Duration
-	maxPerKey    int
 	log          *slog.Logger
 	keys         serverKeys
 	notifier     Notifier
@@ -71,25 +69,43 @@ type Service struct {
 	codeTTL      time.Duration
 	maxCodeTries int
 	quarantine   time.Duration
+	limits       Limits
 	now          func() time.Time // test hook
 }
 
-// New checks cfg and returns a Service.
+// New checks cfg and returns a Service. Its error names every missing or
+// invalid field.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("attesta: Config.Store is required")
+	var bad []error
+	field := func(ok bool, format string, args ...any) {
+		if !ok {
+			bad = append(bad, fmt.Errorf("attesta: Config."+format, args...))
+		}
+	}
+	field(cfg.Store != nil, "Store is required")
+	field(len(cfg.Secret) == SecretSize, "Secret needs exactly %d random bytes (has %d)", SecretSize, len(cfg.Secret))
+	field(cfg.ChallengeTTL >= 0 && cfg.ChallengeTTL <= time.Hour, "ChallengeTTL must be between 0 (default) and 1h")
+	field(cfg.SessionTTL >= 0, "SessionTTL must not be negative")
+	field(cfg.CodeTTL >= 0, "CodeTTL must not be negative")
+	field(cfg.MaxCodeTries >= 0 && cfg.MaxCodeTries <= 255, "MaxCodeTries must be between 0 (default) and 255")
+	field(cfg.NicknameQuarantine >= 0, "NicknameQuarantine must not be negative")
+	if err := cfg.Limits.check(); err != nil {
+		bad = append(bad, err)
+	}
+	if len(bad) > 0 {
+		return nil, errors.Join(bad...)
 	}
 	s := &Service{
 		store:        cfg.Store,
-		challengeTTL: cfg.ChallengeTTL,
-		sessionTTL:   cfg.SessionTTL,
-		maxPerKey:    cfg.MaxChallengesPerKey,
+		challengeTTL: cmp.Or(cfg.ChallengeTTL, 5*time.Minute),
+		sessionTTL:   cmp.Or(cfg.SessionTTL, 24*time.Hour),
 		log:          cfg.Logger,
 		notifier:     cfg.Notifier,
 		floors:       kdf.DefaultFloors(),
 		codeTTL:      cmp.Or(cfg.CodeTTL, 10*time.Minute),
 		maxCodeTries: cmp.Or(cfg.MaxCodeTries, 5),
 		quarantine:   cmp.Or(cfg.NicknameQuarantine, 30*24*time.Hour),
+		limits:       cfg.Limits,
 		now:          cfg.Now,
 	}
 	if s.now == nil {
@@ -98,27 +114,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.KDFFloors != nil {
 		s.floors = *cfg.KDFFloors
 	}
-	if len(cfg.Secret) < SecretSize {
-		return nil, fmt.Errorf("attesta: Config.Secret needs %d random bytes", SecretSize)
-	}
 	var err error
 	if s.keys, err = deriveKeys(cfg.Secret); err != nil {
 		return nil, err
-	}
-	if s.challengeTTL == 0 {
-		s.challengeTTL = 5 * time.Minute
-	}
-	if s.sessionTTL == 0 {
-		s.sessionTTL = 24 * time.Hour
-	}
-	if s.maxPerKey == 0 {
-		s.maxPerKey = 4
-	}
-	if s.maxPerKey > 256 {
-		return nil, errors.New("attesta: Config.MaxChallengesPerKey above 256")
-	}
-	if s.challengeTTL < 0 || s.sessionTTL < 0 || s.maxPerKey < 0 || s.codeTTL < 0 || s.maxCodeTries < 0 || s.quarantine < 0 {
-		return nil, errors.New("attesta: negative Config duration or limit")
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -134,13 +132,15 @@ type KeyRequest struct {
 }
 
 // AuthKeyRequest starts a connect: it checks the application token, parses
-// and vets the packed public key, refuses a banned one, stores a pending
-// challenge under the hash of a fresh 256-bit token and returns the token
-// encrypted to the key.
+// and vets the packed public key, refuses a banned one, and returns a fresh
+// challenge token (see challenge.go) encrypted to the key. It stores
+// nothing: asking for challenges for someone else's public key, however
+// often, neither fills the store nor stops the key's holder from
+// connecting.
 //
 // A private key sent as key (packed private form, PKCS#1, PKCS#8 or SEC 1
-// DER, PEM, OpenSSH) is a disclosure: its public key is banned for ever and
-// the answer is ErrPrivateKeyDisclosed.
+// DER, PEM, OpenSSH) is a disclosure, answered ErrPrivateKeyDisclosed;
+// the public key it proves is banned for ever (see disclosure.go).
 func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken string) (KeyRequest, error) {
 	app, err := s.app(ctx, appToken)
 	if err != nil {
@@ -159,23 +159,17 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 	} else if banned {
 		return KeyRequest{}, ErrKeyBanned
 	}
-	token := rnd.Bytes(TokenSize)
-	ct, err := pub.EncryptToken(token)
+	c := Challenge{
+		KeyID:     id,
+		KeyType:   pub.Type(),
+		App:       app.Name,
+		ExpiresAt: s.now().Add(s.challengeTTL).Truncate(time.Second),
+	}
+	ct, err := pub.EncryptToken(s.sealChallenge(purposeConnect, c))
 	if err != nil {
 		// ParsePublicKey refuses every key known to make encryption fail;
 		// should one slip through, it is the key's fault, not the server's.
 		return KeyRequest{}, fmt.Errorf("%w: encrypting to the key: %v", ErrBadKey, err)
-	}
-	now := s.now()
-	c := Challenge{
-		TokenHash: hashOf(token),
-		KeyID:     id,
-		KeyType:   pub.Type(),
-		App:       app.Name,
-		ExpiresAt: now.Add(s.challengeTTL),
-	}
-	if err := s.store.AddChallenge(ctx, c, s.maxPerKey, now); err != nil {
-		return KeyRequest{}, err
 	}
 	return KeyRequest{EncryptedToken: ct, ExpiresAt: c.ExpiresAt}, nil
 }
@@ -213,18 +207,23 @@ type KeyToken struct {
 }
 
 // AuthKeyToken completes a connect: the decrypted token proves possession
-// of the key. The challenge is consumed whatever the outcome; if the key
-// belongs to a party that party is logged in, else a new party is made with
-// the key, in the same durable step. A token works once, even when
-// submitted many times at once.
+// of the key. A token that the server did not make is ErrChallengeUnknown,
+// one past its expiry ErrChallengeExpired. If the key belongs to a party
+// that party is logged in, else a new party is made with the key, in the
+// same durable step that records the token as used: a token works once,
+// even when submitted many times at once (ErrChallengeUnknown after).
 func (s *Service) AuthKeyToken(ctx context.Context, token []byte) (KeyToken, error) {
-	if len(token) != TokenSize {
+	c, ok := s.openChallenge(purposeConnect, token)
+	if !ok {
 		return KeyToken{}, ErrChallengeUnknown
 	}
 	now := s.now()
+	if !now.Before(c.ExpiresAt) {
+		return KeyToken{}, ErrChallengeExpired
+	}
 	session, sh := newBearer(SessionPrefix)
 	r, err := s.store.RedeemChallenge(ctx, Redemption{
-		TokenHash: hashOf(token),
+		Challenge: c,
 		Now:       now,
 		NewParty:  newPartyID(),
 		Session:   Session{Hash: sh, ExpiresAt: now.Add(s.sessionTTL)},
@@ -302,7 +301,8 @@ func (s *Service) RevokeApp(ctx context.Context, name string) error {
 	return s.store.RevokeApp(ctx, name, s.now())
 }
 
-// Collect deletes expired challenges and sessions once.
+// Collect deletes expired records (used challenge tokens, sessions, full
+// budgets, used-once marks) once.
 func (s *Service) Collect(ctx context.Context) (int, error) {
 	return s.store.Collect(ctx, s.now())
 }

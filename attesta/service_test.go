@@ -132,6 +132,15 @@ func TestTokenRefusals(t *testing.T) {
 	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "wrong token")
 	_, err = f.svc.AuthKeyToken(ctx, wrong[:31])
 	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "short token")
+	good := f.challenge(t, k)
+	for _, bad := range [][]byte{good[:len(good)-1], append(good[:len(good):len(good)], 0), good[1:]} {
+		_, err = f.svc.AuthKeyToken(ctx, bad)
+		assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "truncated, lengthened or shifted token")
+	}
+	// A token made under another server secret does not authenticate.
+	g := newFixture(t, attesta.Config{})
+	_, err = f.svc.AuthKeyToken(ctx, g.challenge(t, k))
+	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "another server's token")
 	_, err = f.svc.AuthKeyToken(ctx, nil)
 	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "no token")
 
@@ -143,35 +152,48 @@ func TestTokenRefusals(t *testing.T) {
 	_, err = f.svc.AuthKeyToken(ctx, old)
 	assert.ErrorIs(t, err, attesta.ErrChallengeExpired)
 	_, err = f.svc.AuthKeyToken(ctx, old)
-	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "an expired challenge is consumed")
+	assert.ErrorIs(t, err, attesta.ErrChallengeExpired, "still expired")
 }
 
-func TestChallengeBoundPerKey(t *testing.T) {
+// TestChallengeRequestsCreateNoState is finding 3 of issue 14: whoever
+// knows a public key asks for challenges for it as often as it likes; the
+// key's holder still connects, and the requests left nothing in the store.
+func TestChallengeRequestsCreateNoState(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, attesta.Config{MaxChallengesPerKey: 3})
-	k := testkeys.Key(t, attesta.X25519, 0)
+	f := newFixture(t, attesta.Config{})
+	victim := testkeys.Key(t, attesta.X25519, 0)
+	before := storeRecords(t, f.store)
+	for range 1000 {
+		_, err := f.svc.AuthKeyRequest(ctx, victim.Public().Pack(), f.app)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, before, storeRecords(t, f.store), "a thousand requests stored nothing")
+	res := f.connect(t, victim)
+	assert.True(t, res.IsNew, "the key's holder connects")
+
+	// A redeemed token is remembered until it expires, then collected.
 	now := time.Now()
 	attesta.SetNow(t, f.svc, func() time.Time { return now })
-	var tokens [][]byte
-	for range 3 {
-		tokens = append(tokens, f.challenge(t, k))
-	}
-	_, err := f.svc.AuthKeyRequest(ctx, k.Public().Pack(), f.app)
-	assert.ErrorIs(t, err, attesta.ErrTooManyChallenges)
-	// Another key is not affected.
-	f.challenge(t, testkeys.Key(t, attesta.X25519, 1))
-	// Using one frees a slot.
-	_, err = f.svc.AuthKeyToken(ctx, tokens[0])
+	token := f.challenge(t, victim)
+	_, err := f.svc.AuthKeyToken(ctx, token)
 	require.NoError(t, err)
-	f.challenge(t, k)
-	// Expired ones do not count, and are collected.
 	now = now.Add(6 * time.Minute)
-	f.challenge(t, k)
 	n, err := f.svc.Collect(ctx)
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, n, 4)
-	_, err = f.svc.AuthKeyToken(ctx, tokens[1])
-	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "collected")
+	assert.GreaterOrEqual(t, n, 2, "the two used tokens")
+}
+
+// storeRecords counts the records in a Pebble store.
+func storeRecords(t *testing.T, st *pebblestore.Store) int {
+	t.Helper()
+	it, err := st.DB().NewIter(nil)
+	require.NoError(t, err)
+	defer it.Close()
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		n++
+	}
+	return n
 }
 
 func TestPrivateKeyDisclosureBans(t *testing.T) {
@@ -285,7 +307,7 @@ func TestSessions(t *testing.T) {
 	assert.ErrorIs(t, err, attesta.ErrUnauthorized, "expired")
 	n, err := f.svc.Collect(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 3, n, "the expired session and the two used challenge tokens")
 }
 
 // TestConcurrentRedemption submits one token 100 times at once: exactly
@@ -293,7 +315,7 @@ func TestSessions(t *testing.T) {
 // party.
 func TestConcurrentRedemption(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, attesta.Config{MaxChallengesPerKey: 10})
+	f := newFixture(t, attesta.Config{})
 	k := testkeys.Key(t, attesta.X25519, 3)
 	token := f.challenge(t, k)
 	var (
@@ -355,6 +377,11 @@ func TestNewConfig(t *testing.T) {
 	assert.Error(t, err, "short secret")
 	_, err = attesta.New(attesta.Config{Store: st, Secret: make([]byte, 32), SessionTTL: -1})
 	assert.Error(t, err, "negative duration")
+	_, err = attesta.New(attesta.Config{SessionTTL: -1, ChallengeTTL: 2 * time.Hour})
+	require.Error(t, err)
+	for _, field := range []string{"Config.Store", "Config.Secret", "Config.SessionTTL", "Config.ChallengeTTL"} {
+		assert.Contains(t, err.Error(), field, "New names every bad field")
+	}
 }
 
 // flip changes one character in the middle of a token.

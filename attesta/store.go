@@ -10,10 +10,14 @@ import (
 // one a single transaction (one synced Pebble batch, one SQL transaction)
 // and several server processes can share one database.
 //
-// A missing record is ErrNotFound. Every method that changes state durably
-// returns only after the change is durable (synced), except AddChallenge:
-// a pending challenge lost in a crash costs the client one retry, and
-// RedeemChallenge's synced commit makes it durable before it is used.
+// A missing record is ErrNotFound. Every method that changes state returns
+// only after the change is durable (synced), except Collect, whose
+// deletions may come back after a crash and are collected again.
+//
+// Nothing in a Store may assume a single process: any number of server
+// processes may share one database, so every check-and-change below is one
+// atomic step across all of them. The conformance suite in
+// attesta/storetest holds every implementation to these promises.
 type Store interface {
 	// CreateApp stores a new application; ErrAppExists if the name is taken.
 	CreateApp(ctx context.Context, app App) error
@@ -31,17 +35,17 @@ type Store interface {
 	// KeyBanned reports whether the key id is banned.
 	KeyBanned(ctx context.Context, id KeyID) (bool, error)
 
-	// AddChallenge stores a pending challenge unless its key already has
-	// max unexpired ones at now (ErrTooManyChallenges).
-	AddChallenge(ctx context.Context, c Challenge, max int, now time.Time) error
-	// RedeemChallenge consumes the challenge whose token hashes to
-	// r.TokenHash and, in the same atomic, durable step: refuses a banned
-	// key (ErrKeyBanned) or an expired challenge (ErrChallengeExpired), each
-	// consuming the challenge; otherwise finds the party that holds the
-	// challenge's key or creates party r.NewParty with that key, and stores
-	// r.Session for that party. An unknown or already consumed token is
-	// ErrChallengeUnknown; of concurrent redemptions of one token exactly
-	// one succeeds.
+	// RedeemChallenge redeems the challenge r.Challenge, which the Service
+	// has authenticated and found unexpired, in one atomic, durable step:
+	// it records the challenge's token hash as used until the challenge's
+	// expiry (a token already recorded is ErrChallengeUnknown: of
+	// concurrent redemptions of one token exactly one succeeds); refuses a
+	// banned key (ErrKeyBanned), the token still recorded as used;
+	// otherwise finds the party that holds the challenge's key or creates
+	// party r.NewParty with that key, and stores r.Session for that party.
+	// Pending challenges are not stored at all (see Challenge), so nothing
+	// but a redemption, which only the key's holder can make, creates
+	// challenge state.
 	RedeemChallenge(ctx context.Context, r Redemption) (Redeemed, error)
 
 	// Party returns a party and its keys.
@@ -53,9 +57,25 @@ type Store interface {
 	// error.
 	DeleteSession(ctx context.Context, h Hash) error
 
-	// Collect deletes challenges and sessions that expired before now and
-	// returns how many records it removed.
+	// Collect deletes what expired at or before now (used challenge
+	// tokens, sessions, full budgets, used-once marks) and returns how many
+	// records it removed. Several processes may run it at once; each
+	// record is removed by one of them.
 	Collect(ctx context.Context, now time.Time) (int, error)
+
+	// Spend takes every spend's cost from its budget at now, all or
+	// nothing, in one atomic, durable step (see Limit for the arithmetic,
+	// Limit.Spend for the one implementation of it). If a budget holds
+	// less than its cost, nothing is taken from any of them and the error
+	// is a *BudgetError (ErrBudgetExhausted) naming the first such spend
+	// and when its cost will be there. A key never spent from holds a full
+	// budget. Keys in one call are distinct.
+	Spend(ctx context.Context, now time.Time, spends ...Spend) error
+	// Refill restores the budget under key to full (forgets it).
+	Refill(ctx context.Context, key Hash) error
+	// UseOnce records key as used until expires, in one atomic, durable
+	// step: ErrAlreadyUsed if key is recorded and its expiry is after now.
+	UseOnce(ctx context.Context, key Hash, expires, now time.Time) error
 
 	// AddNickname makes the identifier hashing to h an active nickname of
 	// party: ErrIdentifierTaken if another party holds it or it is in
@@ -125,8 +145,12 @@ type App struct {
 // Active reports whether the application has not been revoked.
 func (a App) Active() bool { return a.Revoked.IsZero() }
 
-// Challenge is a pending auth_key_request, stored under the hash of its
-// token (never the token).
+// Challenge is an auth_key_request's challenge. It is not stored while it
+// is pending: its token carries it, authenticated by the server (see
+// challenge.go), so that requesting challenges for someone's public key
+// creates no state and can fill no slot of that key. Only its redemption
+// is stored, under the hash of its token (never the token), until it
+// expires.
 type Challenge struct {
 	TokenHash Hash
 	KeyID     KeyID
@@ -135,9 +159,9 @@ type Challenge struct {
 	ExpiresAt time.Time
 }
 
-// Redemption is what RedeemChallenge needs besides the stored challenge.
+// Redemption is a challenge to redeem.
 type Redemption struct {
-	TokenHash Hash
+	Challenge Challenge
 	Now       time.Time
 	// NewParty is the id the party gets if the key is new.
 	NewParty PartyID

@@ -79,7 +79,7 @@ func benchHandler(b *testing.B, perKey int) (*transport.Handler, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	svc, err := attesta.New(attesta.Config{Store: st, Secret: randomSecret(), MaxChallengesPerKey: perKey})
+	svc, err := attesta.New(attesta.Config{Store: st, Secret: randomSecret()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,14 +46,25 @@ var unlimited = transport.Limit{Burst: 1e6, Every: time.Nanosecond}
 
 // generous are handler limits no functional test reaches.
 var generous = transport.HandlerConfig{
-	RatePerSecond:        1e6,
-	RateBurst:            1e6,
-	LoginPerIdentifier:   unlimited,
-	LoginPerAddress:      unlimited,
-	ConfirmPerParty:      unlimited,
-	ConfirmPerIdentifier: unlimited,
-	AddPerParty:          unlimited,
-	IdentifierPerAddress: unlimited,
+	RatePerSecond:                1e6,
+	RateBurst:                    1e6,
+	LoginPerIdentifierAndAddress: unlimited,
+	LoginPerAddress:              unlimited,
+	ConfirmPerParty:              unlimited,
+	AddPerParty:                  unlimited,
+	IdentifierPerAddress:         unlimited,
+	RegistryPutPerAddress:        unlimited,
+	NewPartiesPerAddress:         unlimited,
+}
+
+// generousBudgets are Service budgets no functional test reaches.
+var generousBudgets = attesta.Limits{
+	CodeSendCooldown:        unlimited,
+	CodeSendsPerDestination: unlimited,
+	CodeSendsPerParty:       unlimited,
+	CodeSendsTotal:          unlimited,
+	CodeTriesPerIdentifier:  unlimited,
+	RegistryFetchesPerLogin: unlimited,
 }
 
 // newPasswordEnv is an env for the password flow: its Service sends codes
@@ -68,6 +78,9 @@ func newPasswordEnv(t *testing.T, acfg attesta.Config, hcfg transport.HandlerCon
 	}
 	if acfg.KDFFloors == nil {
 		acfg.KDFFloors = &kdf.Floors{}
+	}
+	if acfg.Limits == (attesta.Limits{}) {
+		acfg.Limits = generousBudgets
 	}
 	e := newEnv(t, acfg, hcfg)
 	e.outbox = path
@@ -93,29 +106,6 @@ func newEnv(t *testing.T, acfg attesta.Config, hcfg transport.HandlerConfig) *en
 	return e
 }
 
-// clock is a clock that moves only when told, for attesta.Config.Now, and
-// so for the Handler's rate limiters too (newEnv hands the Handler the
-// Service's clock): a test that asserts a time or a Retry-After uses one
-// instead of the wall clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 22, 6, 24, 12, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // randomSecret returns a fresh attesta.Config.Secret.
 func randomSecret() []byte {
 	b := make([]byte, attesta.SecretSize)
@@ -139,8 +129,8 @@ func (e *env) start(t *testing.T) {
 	require.NoError(t, err)
 	if acfg.Now != nil {
 		// One clock for the whole server: the Service's and the rate
-		// limiters', set before the Handler serves.
-		transport.SetHandlerClock(e.h, acfg.Now)
+		// limiters' (see fakeClock), set before the Handler serves.
+		transport.SetNow(t, e.h, acfg.Now)
 	}
 	e.store = st
 	e.srv = httptest.NewServer(e.h)
@@ -235,4 +225,11 @@ func (s *syncBuffer) records(t *testing.T, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// login gives the party of session a nickname, which a registry needs.
+func (e *env) login(t *testing.T, session string) {
+	t.Helper()
+	_, err := e.client(false).AddIdentifier(t.Context(), session, attesta.Nickname, "owner "+session[4:12])
+	require.NoError(t, err)
 }

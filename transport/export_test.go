@@ -1,14 +1,21 @@
 package transport
 
-import "time"
+import (
+	"testing"
+	"time"
+)
 
-// Test hooks, for the tests of package transport_test.
+// SetNow replaces the handler's clock (its rate limits') for the test.
+// Call it before h serves its first request.
+func SetNow(t testing.TB, h *Handler, now func() time.Time) {
+	old := h.now
+	h.now = now
+	t.Cleanup(func() { h.now = old })
+}
 
-// SetHandlerClock makes h's rate limiters read the time from now instead
-// of time.Now, so that a test can assert an exact Retry-After. Call it
-// before h serves its first request.
-func SetHandlerClock(h *Handler, now func() time.Time) { h.now = now }
-
-// SetClientClock makes c read Retry-After dates against now instead of
-// time.Now.
-func SetClientClock(c *Client, now func() time.Time) { c.now = now }
+// SetClientNow replaces the clock c reads Retry-After dates against.
+func SetClientNow(t testing.TB, c *Client, now func() time.Time) {
+	old := c.now
+	c.now = now
+	t.Cleanup(func() { c.now = old })
+}

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestMalformedBodies(t *testing.T) {
 	const maxBody = 4096
 	hcfg := generous
 	hcfg.MaxBodyBytes = maxBody
-	e := newEnv(t, attesta.Config{MaxChallengesPerKey: 100}, hcfg)
+	e := newEnv(t, attesta.Config{}, hcfg)
 	key := base64.RawURLEncoding.EncodeToString(testkeys.Key(t, attesta.X25519, 0).Public().Pack())
 	okReq := fmt.Sprintf(`{"key":%q,"app_token":%q}`, key, e.app)
 	ones := bytes.Repeat([]byte{0xff}, attesta.TokenSize)
@@ -188,8 +189,8 @@ func TestRouting(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	clk := newClock()
-	e := newEnv(t, attesta.Config{MaxChallengesPerKey: 100, Now: clk.Now}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
+	clk := newFakeClock()
+	e := newEnv(t, attesta.Config{Now: clk.Now}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
 	ctx := t.Context()
 	c := e.client(false)
 	packed := testkeys.Key(t, attesta.X25519, 0).Public().Pack()
@@ -207,10 +208,10 @@ func TestRateLimit(t *testing.T) {
 	assert.Equal(t, "100", resp.Header.Get("Retry-After"))
 
 	// A token comes back after 100 s, not before.
-	clk.Add(99 * time.Second)
+	clk.add(99 * time.Second)
 	_, err = c.AuthKeyRequest(ctx, packed, e.app)
 	requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-	clk.Add(time.Second)
+	clk.add(time.Second)
 	_, err = c.AuthKeyRequest(ctx, packed, e.app)
 	require.NoError(t, err)
 
@@ -241,11 +242,14 @@ func TestRateLimitForwardedFor(t *testing.T) {
 	}
 	const ok, limited = http.StatusBadRequest, http.StatusTooManyRequests // {} is a bad request
 
-	trusted := newEnv(t, attesta.Config{}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 1, TrustForwardedFor: true})
+	// The test's client connects from 127.0.0.1: that is the proxy.
+	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	trusted := newEnv(t, attesta.Config{}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 1, TrustedProxies: proxy})
 	assert.Equal(t, ok, post(trusted, "203.0.113.1"))
 	assert.Equal(t, limited, post(trusted, "203.0.113.1"))
 	assert.Equal(t, ok, post(trusted, "203.0.113.2"))
 	assert.Equal(t, limited, post(trusted, "198.51.100.7, 203.0.113.2"), "the last entry is the proxy's")
+	assert.Equal(t, limited, post(trusted, "203.0.113.2, 127.0.0.1"), "past a trusted hop")
 	assert.Equal(t, limited, post(trusted, "203.0.113.9", "198.51.100.7,203.0.113.1"), "of the last header")
 	assert.Equal(t, ok, post(trusted, "2001:db8:1:2::1"))
 	assert.Equal(t, limited, post(trusted, "2001:db8:1:2:ffff::9"), "one IPv6 /64, one bucket")
@@ -347,10 +351,12 @@ func TestNewHandlerConfig(t *testing.T) {
 		"negative burst":         {RateBurst: -1},
 		"negative table":         {MaxTrackedAddresses: -1},
 		"negative registry body": {MaxRegistryBodyBytes: -1},
-		"negative burst limit":   {LoginPerIdentifier: transport.Limit{Burst: -1, Every: time.Second}},
+		"negative burst limit":   {LoginPerIdentifierAndAddress: transport.Limit{Burst: -1, Every: time.Second}},
 		"negative every":         {LoginPerAddress: transport.Limit{Burst: 1, Every: -time.Second}},
 		"half a limit":           {ConfirmPerParty: transport.Limit{Burst: 5}},
-		"half another":           {ConfirmPerIdentifier: transport.Limit{Every: time.Second}},
+		"half another":           {RegistryPutPerAddress: transport.Limit{Every: time.Second}},
+		"half a third":           {NewPartiesPerAddress: transport.Limit{Burst: 1}},
+		"invalid proxy":          {TrustedProxies: []netip.Prefix{{}}},
 		"no burst":               {AddPerParty: transport.Limit{Every: time.Second}},
 		"zero every":             {IdentifierPerAddress: transport.Limit{Burst: 1}},
 	} {
@@ -386,7 +392,7 @@ func TestClientAnswers(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		io.WriteString(w, `{"title":"Too many requests","status":429,"code":"rate_limited","extra":true}`)
 	})
-	transport.SetClientClock(c, func() time.Time { return now })
+	transport.SetClientNow(t, c, func() time.Time { return now })
 	_, err = c.AuthKeyToken(ctx, []byte{1})
 	p = requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
 	assert.Equal(t, 90*time.Second, p.RetryAfter)
@@ -450,7 +456,6 @@ func TestProblemIs(t *testing.T) {
 		"bad_app_token":           {attesta.ErrBadAppToken},
 		"challenge_unknown":       {attesta.ErrChallengeUnknown},
 		"challenge_expired":       {attesta.ErrChallengeExpired},
-		"too_many_challenges":     {attesta.ErrTooManyChallenges},
 		"unauthorized":            {attesta.ErrUnauthorized},
 		"bad_identifier":          {attesta.ErrBadIdentifier},
 		"unknown_identifier_kind": {attesta.ErrUnknownIdentifierKind},
@@ -463,13 +468,17 @@ func TestProblemIs(t *testing.T) {
 		"code_tries_exhausted":    {attesta.ErrCodeTriesExhausted},
 		"no_notifier":             {attesta.ErrNoNotifier},
 		"version_conflict":        {attesta.ErrVersionConflict},
+		"no_identifier":           {attesta.ErrNoIdentifier},
+		"bad_app_name":            {attesta.ErrBadAppName},
+		"app_exists":              {attesta.ErrAppExists},
+		"app_not_found":           {attesta.ErrAppNotFound},
 		"kdf_too_weak":            {attesta.ErrKDFTooWeak},
 		"kdf_too_costly":          {attesta.ErrKDFTooCostly},
 		"bad_registry":            {attesta.ErrBadRegistry},
 		"bad_request":             {transport.ErrBadRequest},
 		"unsupported_media_type":  {transport.ErrUnsupportedMediaType},
 		"too_large":               {transport.ErrTooLarge, attesta.ErrRegistryTooLarge},
-		"rate_limited":            {transport.ErrRateLimited},
+		"rate_limited":            {transport.ErrRateLimited, attesta.ErrBudgetExhausted},
 		"method_not_allowed":      {transport.ErrMethodNotAllowed},
 		"not_found":               {transport.ErrNotFound, attesta.ErrNotFound},
 		"internal":                {transport.ErrInternal},

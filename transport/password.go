@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"time"
@@ -33,6 +34,12 @@ func (h *Handler) identKeyOf(id attesta.Identifier) identKey {
 	return k
 }
 
+// loginAddr keys the per-login bucket of one client address.
+type loginAddr struct {
+	login identKey
+	addr  netip.Addr
+}
+
 // limited takes a token from key's bucket in l at now, or returns the 429
 // error.
 func limited[K comparable](l *limiter[K], key K, now time.Time) error {
@@ -59,7 +66,8 @@ func (h *Handler) getRegistry(w http.ResponseWriter, r *http.Request) error {
 // is asked, and the answer is rendered the same way whatever the Service
 // found. The Authorization header, if any, is not read.
 func (h *Handler) registryByLogin(w http.ResponseWriter, r *http.Request) error {
-	if err := limited(h.loginAddrLimit, clientAddr(r, h.trustXFF), h.now()); err != nil {
+	addr := h.clientAddr(r)
+	if err := limited(h.loginAddrLimit, addr, h.now()); err != nil {
 		return err
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -74,7 +82,7 @@ func (h *Handler) registryByLogin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := limited(h.loginLimit, h.identKeyOf(id), h.now()); err != nil {
+	if err := limited(h.loginLimit, loginAddr{h.identKeyOf(id), addr}, h.now()); err != nil {
 		return err
 	}
 	reg, err := h.svc.RegistryByLogin(r.Context(), login)
@@ -144,14 +152,6 @@ func (h *Handler) confirmIdentifier(w http.ResponseWriter, r *http.Request) erro
 	var body ConfirmIdentifierBody
 	if _, err := h.decode(w, r, h.maxBody, &body); err != nil {
 		return err
-	}
-	// The target of a guess is the identifier, whichever party asks: its
-	// bucket bounds the guesses of many parties at one email. A value
-	// that does not normalise is left to the Service to refuse.
-	if id, err := attesta.NormalizeIdentifier(body.Kind, body.Value); err == nil {
-		if err := limited(h.confirmIdentLimit, h.identKeyOf(id), h.now()); err != nil {
-			return err
-		}
 	}
 	if err := h.svc.ConfirmIdentifier(r.Context(), sess.PartyID, body.Kind, body.Value, body.Code); err != nil {
 		return err

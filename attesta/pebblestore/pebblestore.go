@@ -3,33 +3,34 @@
 //
 // # Atomicity and durability
 //
-// Every protocol step is one Pebble batch. Steps that must survive a crash
-// (a redemption, which consumes the challenge, creates the party, indexes
-// its key and stores the session; a ban; an application change; a logout)
-// commit with pebble.Sync, so acknowledged means on disk. Adding a pending
-// challenge commits without sync: losing one in a crash costs the client a
-// retry, and the WAL is ordered, so the synced redemption that consumes it
-// also makes it durable first.
+// Every protocol step is one Pebble batch, committed with pebble.Sync (a
+// redemption, which records the token as used, creates the party, indexes
+// its key and stores the session; a ban; an application change; a logout;
+// a budget spent), so acknowledged means on disk. Only Collect commits
+// without sync: what it deleted may come back after a crash, expired, and
+// is collected again.
 //
 // Pebble has no transactions, so read-check-write steps hold a lock on the
-// exact token hash or key id they decide about (never a stripe: two
-// unrelated connects must not wait for each other's fsync), from the read to
-// the commit; a redemption takes the token's lock, then, only to create a
-// party, the key's. Unrelated steps run concurrently and Pebble groups their
-// synced commits.
+// exact token hash, key id or budget key they decide about (never a
+// stripe: two unrelated connects must not wait for each other's fsync),
+// from the read to the commit; a redemption takes the token's lock, then,
+// only to create a party, the key's. Unrelated steps run concurrently and
+// Pebble groups their synced commits. One process holds the directory
+// (Pebble's lock file), so these locks are all the atomicity needs.
 //
 // # Layout
 //
 //	'a' name               -> app record
 //	'A' token hash         -> app name
 //	'b' key id             -> ban time
-//	'c' token hash         -> challenge record
-//	'C' key id             -> the key's pending challenges: [[token hash, expiry]]
+//	'u' token hash         -> expiry of a redeemed (used) challenge token
+//	'g' budget key         -> the budget's TAT (see attesta.Limit)
+//	'o' once key           -> expiry of a used-once mark
 //	'k' key id             -> party id
 //	'p' party id           -> party record
 //	'P' party id, key id   -> party key record
 //	's' session hash       -> session record
-//	'x' expiry, kind, hash -> nothing (expiry index, kind 'c' or 's')
+//	'x' expiry, kind, hash -> nothing (expiry index; kind 'u', 's', 'g' or 'o')
 //	'i' identifier hash    -> identifier record (active or quarantined)
 //	'I' party id, id hash  -> nothing (a party's identifiers)
 //	'v' party id, id hash  -> pending verification record
@@ -40,10 +41,12 @@
 package pebblestore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +69,7 @@ var ErrLocked = errors.New("pebblestore: data directory is in use by another pro
 type Store struct {
 	db       *pebble.DB
 	tokenMu  keyedMutex[attesta.Hash]
+	budgetMu keyedMutex[attesta.Hash] // budget and once keys
 	keyMu    keyedMutex[attesta.KeyID]
 	partyMu  keyedMutex[attesta.PartyID]
 	identMu  keyedMutex[attesta.Hash]
@@ -93,7 +97,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, err
 	}
-	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID](),
+	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), budgetMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID](),
 		partyMu: newKeyedMutex[attesta.PartyID](), identMu: newKeyedMutex[attesta.Hash]()}, nil
 }
 
@@ -120,14 +124,6 @@ type appRec struct {
 	TokenHash []byte
 	Created   int64
 	Revoked   int64
-}
-
-type challengeRec struct {
-	_       struct{} `cbor:",toarray"`
-	KeyID   []byte
-	KeyType uint8
-	App     string
-	Expires int64
 }
 
 type partyRec struct {
@@ -327,107 +323,33 @@ func (s *Store) KeyBanned(ctx context.Context, id attesta.KeyID) (bool, error) {
 	return err == nil, err
 }
 
-func (s *Store) AddChallenge(ctx context.Context, c attesta.Challenge, max int, now time.Time) error {
-	defer s.keyMu.lock(c.KeyID)()
-	pending, err := s.pending(c.KeyID, now)
-	if err != nil {
-		return err
-	}
-	if len(pending) >= max {
-		return attesta.ErrTooManyChallenges
-	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	if err := set(b, key('c', c.TokenHash[:]), challengeRec{KeyID: c.KeyID[:], KeyType: uint8(c.KeyType), App: c.App, Expires: nanos(c.ExpiresAt)}); err != nil {
-		return err
-	}
-	pending = append(pending, pendingRec{Hash: c.TokenHash[:], Expires: nanos(c.ExpiresAt)})
-	if err := set(b, key('C', c.KeyID[:]), pending); err != nil {
-		return err
-	}
-	if err := b.Set(expiryKey(c.ExpiresAt, 'c', c.TokenHash[:]), nil, nil); err != nil {
-		return err
-	}
-	return b.Commit(pebble.NoSync)
-}
-
-// pendingRec is one entry of a key's list of pending challenges.
-type pendingRec struct {
-	_       struct{} `cbor:",toarray"`
-	Hash    []byte
-	Expires int64
-}
-
-// pending returns the key's list of pending challenges, pruned of those
-// that expired by now or were consumed. The caller holds the key's lock.
-// The list is a point read of at most max entries, each checked with a
-// point read: a key's pending challenges cost no range scan, and consumed
-// ones (deleted, but not yet compacted away) cost nothing.
-func (s *Store) pending(id attesta.KeyID, now time.Time) ([]pendingRec, error) {
-	var list []pendingRec
-	if err := s.get(key('C', id[:]), &list); err != nil && !errors.Is(err, attesta.ErrNotFound) {
-		return nil, err
-	}
-	live := list[:0]
-	for _, p := range list {
-		if p.Expires <= now.UnixNano() {
-			continue
-		}
-		switch err := s.get(key('c', p.Hash), nil); {
-		case err == nil:
-			live = append(live, p)
-		case !errors.Is(err, attesta.ErrNotFound):
-			return nil, err
-		}
-	}
-	return live, nil
-}
-
-// deleteChallenge adds the deletion of a challenge and its expiry entry to
-// b. The key's pending list drops it when next read.
-func deleteChallenge(b *pebble.Batch, h attesta.Hash, c challengeRec) error {
-	if err := b.Delete(key('c', h[:]), nil); err != nil {
-		return err
-	}
-	return b.Delete(expiryKey(fromNanos(c.Expires), 'c', h[:]), nil)
-}
-
 func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (attesta.Redeemed, error) {
-	defer s.tokenMu.lock(r.TokenHash)()
-	var c challengeRec
-	if err := s.get(key('c', r.TokenHash[:]), &c); errors.Is(err, attesta.ErrNotFound) {
+	c := r.Challenge
+	defer s.tokenMu.lock(c.TokenHash)()
+	uk := key('u', c.TokenHash[:])
+	if err := s.get(uk, nil); err == nil {
 		return attesta.Redeemed{}, attesta.ErrChallengeUnknown
-	} else if err != nil {
+	} else if !errors.Is(err, attesta.ErrNotFound) {
 		return attesta.Redeemed{}, err
 	}
-	var kid attesta.KeyID
-	if len(c.KeyID) != len(kid) {
-		return attesta.Redeemed{}, fmt.Errorf("pebblestore: corrupt challenge record")
-	}
-	copy(kid[:], c.KeyID)
-
+	kid := c.KeyID
 	b := s.db.NewBatch()
 	defer b.Close()
-	if err := deleteChallenge(b, r.TokenHash, c); err != nil {
+	if err := set(b, uk, nanos(c.ExpiresAt)); err != nil {
 		return attesta.Redeemed{}, err
 	}
-	if r.Now.UnixNano() >= c.Expires {
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return attesta.Redeemed{}, err
-		}
-		return attesta.Redeemed{}, attesta.ErrChallengeExpired
+	if err := b.Set(expiryKey(c.ExpiresAt, 'u', c.TokenHash[:]), nil, nil); err != nil {
+		return attesta.Redeemed{}, err
 	}
 	if banned, err := s.KeyBanned(ctx, kid); err != nil {
 		return attesta.Redeemed{}, err
 	} else if banned {
-		if err := b.Commit(pebble.NoSync); err != nil {
+		if err := b.Commit(pebble.Sync); err != nil {
 			return attesta.Redeemed{}, err
 		}
 		return attesta.Redeemed{}, attesta.ErrKeyBanned
 	}
-	out := attesta.Redeemed{Challenge: attesta.Challenge{
-		TokenHash: r.TokenHash, KeyID: kid, KeyType: attesta.KeyType(c.KeyType), App: c.App, ExpiresAt: fromNanos(c.Expires),
-	}}
+	out := attesta.Redeemed{Challenge: c}
 	pid, err := s.getRaw(key('k', kid[:]))
 	if errors.Is(err, attesta.ErrNotFound) {
 		// A new key: hold its lock to the commit, so that concurrent
@@ -443,7 +365,7 @@ func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (atte
 		if err := set(b, key('p', out.PartyID[:]), partyRec{Created: nanos(r.Now)}); err != nil {
 			return attesta.Redeemed{}, err
 		}
-		if err := set(b, key('P', out.PartyID[:], kid[:]), partyKeyRec{Type: c.KeyType, Added: nanos(r.Now)}); err != nil {
+		if err := set(b, key('P', out.PartyID[:], kid[:]), partyKeyRec{Type: uint8(c.KeyType), Added: nanos(r.Now)}); err != nil {
 			return attesta.Redeemed{}, err
 		}
 		if err := b.Set(key('k', kid[:]), out.PartyID[:], nil); err != nil {
@@ -561,10 +483,12 @@ func (s *Store) collectSome(upper []byte, now time.Time, limit int, n *int) (don
 		var h attesta.Hash
 		copy(h[:], k[10:])
 		switch k[9] {
-		case 'c':
-			err = s.collectChallenge(h, k, now)
+		case 'u':
+			err = s.collectExpiring(&s.tokenMu, 'u', h, k, now)
 		case 's':
 			err = s.collectSession(h, k)
+		case 'g', 'o':
+			err = s.collectExpiring(&s.budgetMu, k[9], h, k, now)
 		}
 		if err != nil {
 			return false, err
@@ -574,47 +498,27 @@ func (s *Store) collectSome(upper []byte, now time.Time, limit int, n *int) (don
 	return len(keys) < limit, nil
 }
 
-func (s *Store) collectChallenge(h attesta.Hash, xk []byte, now time.Time) error {
-	defer s.tokenMu.lock(h)()
+// collectExpiring deletes the record prefix+h if what it holds (an expiry
+// or a budget's TAT) is at or before now, and the index entry xk, under the
+// record's lock: a Spend or UseOnce may have moved the record's time since
+// the index was read, and then only the stale index entry goes.
+func (s *Store) collectExpiring(mu *keyedMutex[attesta.Hash], prefix byte, h attesta.Hash, xk []byte, now time.Time) error {
+	defer mu.lock(h)()
 	b := s.db.NewBatch()
 	defer b.Close()
-	var c challengeRec
-	switch err := s.get(key('c', h[:]), &c); {
-	case err == nil:
-		if err := deleteChallenge(b, h, c); err != nil {
+	var at int64
+	switch err := s.get(key(prefix, h[:]), &at); {
+	case err == nil && at <= now.UnixNano():
+		if err := b.Delete(key(prefix, h[:]), nil); err != nil {
 			return err
 		}
-	case errors.Is(err, attesta.ErrNotFound):
-		if err := b.Delete(xk, nil); err != nil {
-			return err
-		}
-		return b.Commit(pebble.NoSync)
-	default:
+	case err != nil && !errors.Is(err, attesta.ErrNotFound):
 		return err
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := b.Delete(xk, nil); err != nil {
 		return err
 	}
-	// Prune the key's pending list, or drop it when nothing is left, so
-	// that a key never seen again leaves nothing behind.
-	var id attesta.KeyID
-	copy(id[:], c.KeyID)
-	defer s.keyMu.lock(id)()
-	pending, err := s.pending(id, now)
-	if err != nil {
-		return err
-	}
-	pb := s.db.NewBatch()
-	defer pb.Close()
-	if len(pending) == 0 {
-		err = pb.Delete(key('C', id[:]), nil)
-	} else {
-		err = set(pb, key('C', id[:]), pending)
-	}
-	if err != nil {
-		return err
-	}
-	return pb.Commit(pebble.NoSync)
+	return b.Commit(pebble.NoSync)
 }
 
 func (s *Store) collectSession(h attesta.Hash, xk []byte) error {
@@ -664,4 +568,92 @@ func (km *keyedMutex[K]) lock(k K) (unlock func()) {
 		}
 		km.mu.Unlock()
 	}
+}
+
+func (s *Store) Spend(ctx context.Context, now time.Time, spends ...attesta.Spend) error {
+	// Lock every key, in one order so that two Spends cannot deadlock.
+	keys := make([]attesta.Hash, len(spends))
+	for i, sp := range spends {
+		keys[i] = sp.Key
+	}
+	slices.SortFunc(keys, func(a, b attesta.Hash) int { return bytes.Compare(a[:], b[:]) })
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			return fmt.Errorf("pebblestore: Spend: one key twice")
+		}
+		defer s.budgetMu.lock(k)()
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for i, sp := range spends {
+		k := sp.Key
+		var tat int64
+		if err := s.get(key('g', k[:]), &tat); err != nil && !errors.Is(err, attesta.ErrNotFound) {
+			return err
+		}
+		next, err := sp.Limit.Spend(fromNanos(tat), sp.Cost, now)
+		if be := (*attesta.BudgetError)(nil); errors.As(err, &be) {
+			be.Spend = i
+			return be
+		} else if err != nil {
+			return err
+		}
+		if tat != 0 {
+			if err := b.Delete(expiryKey(fromNanos(tat), 'g', k[:]), nil); err != nil {
+				return err
+			}
+		}
+		if err := set(b, key('g', k[:]), nanos(next)); err != nil {
+			return err
+		}
+		if err := b.Set(expiryKey(next, 'g', k[:]), nil, nil); err != nil {
+			return err
+		}
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func (s *Store) Refill(ctx context.Context, k attesta.Hash) error {
+	defer s.budgetMu.lock(k)()
+	var tat int64
+	switch err := s.get(key('g', k[:]), &tat); {
+	case errors.Is(err, attesta.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete(key('g', k[:]), nil); err != nil {
+		return err
+	}
+	if err := b.Delete(expiryKey(fromNanos(tat), 'g', k[:]), nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+func (s *Store) UseOnce(ctx context.Context, k attesta.Hash, expires, now time.Time) error {
+	defer s.budgetMu.lock(k)()
+	var at int64
+	switch err := s.get(key('o', k[:]), &at); {
+	case err == nil && at > now.UnixNano():
+		return attesta.ErrAlreadyUsed
+	case err != nil && !errors.Is(err, attesta.ErrNotFound):
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if at != 0 {
+		if err := b.Delete(expiryKey(fromNanos(at), 'o', k[:]), nil); err != nil {
+			return err
+		}
+	}
+	if err := set(b, key('o', k[:]), nanos(expires)); err != nil {
+		return err
+	}
+	if err := b.Set(expiryKey(expires, 'o', k[:]), nil, nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
 }

@@ -3,7 +3,6 @@ package pebblestore_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"testing"
 	"time"
 
@@ -15,81 +14,61 @@ import (
 // goroutine, no cryptography: what the protocol adds above its primitive
 // floor, step by step.
 //
-//   - AddChallenge/pending=N: storing a challenge for a key that has N
-//     pending challenges already (AddChallenge reads the key's list and
-//     checks each entry with a point read, so its cost grows with N; a
-//     Service allows at most MaxChallengesPerKey, 4 by default, 256 at
-//     most); consumed=N: after N consumed challenges not yet compacted
-//     away, which no longer cost anything.
+//   - RedeemChallenge/new: a first connect's one synced batch (used-token
+//     mark, party, key index, session); /known: a known key's (mark,
+//     session).
+//   - Spend: a budget taken from, one synced batch.
 //   - AppByToken, KeyBanned: the point reads of auth_key_request.
 func BenchmarkStoreSteps(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now()
-	cases := []struct{ pending, tombstones int }{{0, 0}, {4, 0}, {64, 0}, {256, 0}, {0, 1024}}
-	for _, tc := range cases {
-		name := fmt.Sprintf("AddChallenge/pending=%d", tc.pending)
-		if tc.tombstones > 0 {
-			name += fmt.Sprintf("/consumed=%d", tc.tombstones)
+	redeem := func(st *pebblestore.Store, kid attesta.KeyID) error {
+		r := attesta.Redemption{
+			Challenge: attesta.Challenge{KeyID: kid, KeyType: attesta.X25519Public, App: "bench", ExpiresAt: now.Add(time.Hour)},
+			Now:       now,
+			Session:   attesta.Session{ExpiresAt: now.Add(time.Hour)},
 		}
-		b.Run(name, func(b *testing.B) {
-			st := openBenchStore(b)
+		rand.Read(r.Challenge.TokenHash[:])
+		rand.Read(r.NewParty[:])
+		rand.Read(r.Session.Hash[:])
+		_, err := st.RedeemChallenge(ctx, r)
+		return err
+	}
+	b.Run("RedeemChallenge/new", func(b *testing.B) {
+		st := openBenchStore(b)
+		for range b.N {
 			var kid attesta.KeyID
 			rand.Read(kid[:])
-			add := func() (attesta.Challenge, error) {
-				c := attesta.Challenge{KeyID: kid, KeyType: attesta.X25519Public, App: "bench", ExpiresAt: now.Add(time.Hour)}
-				rand.Read(c.TokenHash[:])
-				return c, st.AddChallenge(ctx, c, 1<<30, now)
+			if err := redeem(st, kid); err != nil {
+				b.Fatal(err)
 			}
-			// consume deletes a challenge and its index entries, as a
-			// redemption does (an expired one: no synced commit).
-			consume := func(c attesta.Challenge) {
-				if _, err := st.RedeemChallenge(ctx, attesta.Redemption{TokenHash: c.TokenHash, Now: now.Add(2 * time.Hour)}); err != attesta.ErrChallengeExpired {
-					b.Fatal(err)
-				}
+		}
+	})
+	b.Run("RedeemChallenge/known", func(b *testing.B) {
+		st := openBenchStore(b)
+		var kid attesta.KeyID
+		rand.Read(kid[:])
+		if err := redeem(st, kid); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for range b.N {
+			if err := redeem(st, kid); err != nil {
+				b.Fatal(err)
 			}
-			for range tc.pending {
-				if _, err := add(); err != nil {
-					b.Fatal(err)
-				}
+		}
+	})
+	b.Run("Spend", func(b *testing.B) {
+		st := openBenchStore(b)
+		var k attesta.Hash
+		rand.Read(k[:])
+		l := attesta.Limit{Burst: 1 << 30, Every: time.Nanosecond}
+		for range b.N {
+			if err := st.Spend(ctx, now, attesta.Spend{Key: k, Limit: l, Cost: 1}); err != nil {
+				b.Fatal(err)
 			}
-			// Challenges of this key consumed since the last compaction.
-			for range tc.tombstones {
-				c, err := add()
-				if err != nil {
-					b.Fatal(err)
-				}
-				consume(c)
-			}
-			compact := func() {
-				if err := st.DB().Flush(); err != nil {
-					b.Fatal(err)
-				}
-				if err := st.DB().Compact(ctx, []byte{0}, []byte{0xff}, false); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if tc.tombstones == 0 {
-				compact()
-			}
-			b.ResetTimer()
-			for i := range b.N {
-				c, err := add()
-				if err != nil {
-					b.Fatal(err)
-				}
-				// Consume it again, untimed, so that the key keeps
-				// exactly tc.pending pending challenges; without
-				// tombstones, compact now and then so that the deleted
-				// entries do not pile up in the scanned range.
-				b.StopTimer()
-				consume(c)
-				if tc.tombstones == 0 && i%256 == 255 {
-					compact()
-				}
-				b.StartTimer()
-			}
-		})
-	}
+		}
+	})
 	b.Run("AppByToken", func(b *testing.B) {
 		st := openBenchStore(b)
 		app := attesta.App{Name: "bench", Created: now}

@@ -1,10 +1,9 @@
 // Package benchconnect runs the connect benchmarks of attesta and
 // transport the same way: b.N connects by about 64 goroutines, in chunks,
 // each chunk's requests timed, their decryptions (the client's work, not
-// the server's) untimed, then its tokens timed. Chunks bound the pending
-// challenges of each key as a real server bounds them
-// (Config.MaxChallengesPerKey), so the benchmark measures what a server
-// does and not a backlog no server would hold.
+// the server's) untimed, then its tokens timed. Chunks keep the number of
+// challenges outstanding at once near what a loaded server sees (a few per
+// key), rather than a backlog of b.N decryptions held in memory.
 package benchconnect
 
 import (
@@ -92,11 +91,10 @@ func parallel(lo, hi int, f func(i int) error, b *testing.B) {
 }
 
 // Keys returns the keys a connect benchmark of alg cycles through and how
-// many challenges each may have pending at once (the Service's
-// MaxChallengesPerKey; connect i uses key i mod len(keys), chunks are
-// len(keys) × perKey): enough keys that Goroutines connects run at once
-// with the default 4 pending per key, except for RSA-4096, whose keys are
-// slow to make.
+// many challenges each has outstanding in one chunk (connect i uses key i
+// mod len(keys), chunks are len(keys) × perKey): enough keys that
+// Goroutines connects run at once with 4 outstanding per key, except for
+// RSA-4096, whose keys are slow to make.
 func Keys(b *testing.B, alg attesta.Algorithm) (keys []*attesta.PrivateKey, perKey int) {
 	n := map[attesta.Algorithm]int{attesta.RSA4096: 4}[alg]
 	if n == 0 {
