@@ -406,7 +406,7 @@ func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: res.ExpiresAt.UTC()})
+	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: wireTime(res.ExpiresAt)})
 }
 
 func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
@@ -433,7 +433,7 @@ func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
 		IsNew:            res.IsNew,
 		PartyID:          res.PartyID.String(),
 		Session:          res.Session,
-		SessionExpiresAt: res.SessionExpiresAt.UTC(),
+		SessionExpiresAt: wireTime(res.SessionExpiresAt),
 	})
 }
 
@@ -462,12 +462,12 @@ func (h *Handler) party(w http.ResponseWriter, r *http.Request) error {
 	}
 	res := PartyResponse{
 		PartyID:     p.ID.String(),
-		Created:     p.Created.UTC(),
+		Created:     wireTime(p.Created),
 		Keys:        make([]PartyKey, 0, len(p.Keys)),
 		Identifiers: partyIdentifiers(ids),
 	}
 	for _, k := range p.Keys {
-		res.Keys = append(res.Keys, PartyKey{KeyID: k.ID.String(), Type: k.Type.String(), Added: k.Added.UTC()})
+		res.Keys = append(res.Keys, PartyKey{KeyID: k.ID.String(), Type: k.Type.String(), Added: wireTime(k.Added)})
 	}
 	return h.render(w, r, formatJSON, res)
 }
