@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/docs"
 	"github.com/attesta-go/attesta/internal/rnd"
 )
 
@@ -220,6 +222,7 @@ func (h *Handler) endpoints() []endpoint {
 		{http.MethodDelete, "/v1/identifiers", nil, h.removeIdentifier},
 		{http.MethodPost, "/v1/identifiers/confirm", h.confirmAddrLimit, h.confirmIdentifier},
 		{http.MethodGet, "/healthz", nil, h.health},
+		{http.MethodGet, "/v1/openapi.yaml", nil, h.openAPI},
 	}
 }
 
@@ -495,4 +498,14 @@ type healthResponse struct {
 
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) error {
 	return h.render(w, r, formatJSON, healthResponse{Status: "ok"})
+}
+
+// openAPI serves docs/openapi.yaml, the OpenAPI description of these
+// routes (TestOpenAPI keeps the two in step).
+func (h *Handler) openAPI(w http.ResponseWriter, r *http.Request) error {
+	doc := docs.OpenAPI()
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+	_, _ = io.WriteString(w, doc) // a failed write means the client is gone
+	return nil
 }
