@@ -124,3 +124,16 @@ func TestVaryOnNegotiatedAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenOfAnotherLength: a token the server did not issue is
+// challenge_unknown whatever its length, the same code as for an unknown
+// token (docs/PROTOCOL.md §9.2).
+func TestTokenOfAnotherLength(t *testing.T) {
+	e := newEnv(t, attesta.Config{}, generous)
+	for _, n := range []int{0, 1, 16, 31, 33, 64, 157, 190, 1024} {
+		body, err := json.Marshal(transport.AuthKeyTokenBody{Token: make([]byte, n)})
+		require.NoError(t, err)
+		resp := e.do(t, http.MethodPost, "/v1/auth_key_token", http.Header{"Content-Type": {"application/json"}}, body)
+		problem(t, resp, http.StatusBadRequest, "challenge_unknown")
+	}
+}
