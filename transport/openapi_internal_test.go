@@ -193,9 +193,9 @@ func TestOpenAPI(t *testing.T) {
 			"Party/identifiers": PartyIdentifier{}, "PartyCBOR/identifiers": PartyIdentifier{},
 			"Identifier": IdentifierBody{}, "AddIdentifierAnswer": AddIdentifierResponse{},
 			"ConfirmIdentifier": ConfirmIdentifierBody{},
-			"PutRegistry": PutRegistryBody{}, "PutRegistryCBOR": PutRegistryBody{},
+			"PutRegistry":       PutRegistryBody{}, "PutRegistryCBOR": PutRegistryBody{},
 			"PutRegistryAnswer": PutRegistryResponse{},
-			"RegistryAnswer": RegistryResponse{}, "RegistryAnswerCBOR": RegistryResponse{},
+			"RegistryAnswer":    RegistryResponse{}, "RegistryAnswerCBOR": RegistryResponse{},
 			"Health": healthResponse{}, "Problem": Problem{},
 		} {
 			schemaName, member, _ := strings.Cut(name, "/")
