@@ -239,7 +239,7 @@ func wireNames(v any, cbor bool) (all, always []string) {
 	}
 	for f := range reflect.TypeOf(v).Fields() {
 		name, opts, _ := strings.Cut(f.Tag.Get(tag), ",")
-		if !f.IsExported() || name == "-" || name == "" && f.Name == "RetryAfter" {
+		if !f.IsExported() || name == "-" {
 			continue
 		}
 		if name == "" {
