@@ -41,15 +41,16 @@ func TestOpenAPI(t *testing.T) {
 	}
 
 	t.Run("routes", func(t *testing.T) {
+		// The public API and the administration API (paths under /admin/,
+		// served on the administration socket only).
 		want := map[string]bool{}
-		for _, e := range (&Handler{}).endpoints() {
+		for _, e := range slices.Concat((&Handler{}).endpoints(), (&Handler{}).adminEndpoints()) {
 			want[e.method+" "+e.path] = true
 		}
 		got := map[string]bool{}
 		for path, item := range doc.obj(t, "paths") {
 			for method := range item.(map[string]any) {
-				switch method {
-				case "get", "put", "post", "delete", "patch", "head", "options", "trace":
+				if httpMethods[method] {
 					got[strings.ToUpper(method)+" "+path] = true
 				}
 			}
@@ -154,6 +155,9 @@ func TestOpenAPI(t *testing.T) {
 		}
 		for path, item := range doc.obj(t, "paths") {
 			for method, op := range item.(map[string]any) {
+				if !httpMethods[method] {
+					continue // servers, parameters, …
+				}
 				op := openAPIValue(op.(map[string]any))
 				where := strings.ToUpper(method) + " " + path
 				for status, resp := range op.obj(t, "responses") {
@@ -208,6 +212,10 @@ func TestOpenAPI(t *testing.T) {
 			"RegistryAnswerCBOR":       RegistryResponse{},
 			"Health":                   healthResponse{},
 			"Problem":                  Problem{},
+			"AdminApp":                 AdminApp{},
+			"AdminAppCBOR":             AdminApp{},
+			"AdminCreateApp":           AdminCreateAppBody{},
+			"AdminCreateAppAnswer":     AdminCreateAppResponse{},
 		} {
 			schemaName, member, _ := strings.Cut(name, "/")
 			s := doc.path(t, "components", "schemas", schemaName)
@@ -229,6 +237,9 @@ func TestOpenAPI(t *testing.T) {
 		}
 	})
 }
+
+// httpMethods are the operation keys of an OpenAPI path item.
+var httpMethods = map[string]bool{"get": true, "put": true, "post": true, "delete": true, "patch": true, "head": true, "options": true, "trace": true}
 
 // wireNames lists the member names of a wire struct in JSON (or CBOR), and
 // those always present (not omitempty or omitzero).
