@@ -191,9 +191,9 @@ class Model:
         c = self.challenges.get(body["token"])
         if c is None or c["used"]:
             return ("problem", "challenge_unknown")
-        c["used"] = True
         if self.clock >= c["expires"]:
-            return ("problem", "challenge_expired")
+            return ("problem", "challenge_expired")  # on every submission: not used
+        c["used"] = True
         if c["key_id"] in self.banned:
             return ("problem", "key_banned")
 
@@ -309,6 +309,8 @@ class Model:
         if code:
             return ("problem", code)
         party = self._party_of(sess)["party_id"]
+        if not any(not i["pending"] for i in self.idents.get(party, [])):
+            return ("problem", "no_identifier")
         _, version = self.registries.get(party, (None, 0))
         if body["version"] != version:
             return ("problem", "version_conflict")
