@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/docs"
 	"github.com/attesta-go/attesta/internal/rnd"
 )
 
@@ -220,6 +222,7 @@ func (h *Handler) endpoints() []endpoint {
 		{http.MethodDelete, "/v1/identifiers", nil, h.removeIdentifier},
 		{http.MethodPost, "/v1/identifiers/confirm", h.confirmAddrLimit, h.confirmIdentifier},
 		{http.MethodGet, "/healthz", nil, h.health},
+		{http.MethodGet, "/v1/openapi.yaml", nil, h.openAPI},
 	}
 }
 
@@ -406,7 +409,7 @@ func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: res.ExpiresAt.UTC()})
+	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: wireTime(res.ExpiresAt)})
 }
 
 func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
@@ -433,7 +436,7 @@ func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
 		IsNew:            res.IsNew,
 		PartyID:          res.PartyID.String(),
 		Session:          res.Session,
-		SessionExpiresAt: res.SessionExpiresAt.UTC(),
+		SessionExpiresAt: wireTime(res.SessionExpiresAt),
 	})
 }
 
@@ -462,12 +465,12 @@ func (h *Handler) party(w http.ResponseWriter, r *http.Request) error {
 	}
 	res := PartyResponse{
 		PartyID:     p.ID.String(),
-		Created:     p.Created.UTC(),
+		Created:     wireTime(p.Created),
 		Keys:        make([]PartyKey, 0, len(p.Keys)),
 		Identifiers: partyIdentifiers(ids),
 	}
 	for _, k := range p.Keys {
-		res.Keys = append(res.Keys, PartyKey{KeyID: k.ID.String(), Type: k.Type.String(), Added: k.Added.UTC()})
+		res.Keys = append(res.Keys, PartyKey{KeyID: k.ID.String(), Type: k.Type.String(), Added: wireTime(k.Added)})
 	}
 	return h.render(w, r, formatJSON, res)
 }
@@ -495,4 +498,14 @@ type healthResponse struct {
 
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) error {
 	return h.render(w, r, formatJSON, healthResponse{Status: "ok"})
+}
+
+// openAPI serves docs/openapi.yaml, the OpenAPI description of these
+// routes (TestOpenAPI keeps the two in step).
+func (h *Handler) openAPI(w http.ResponseWriter, r *http.Request) error {
+	doc := docs.OpenAPI()
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+	_, _ = io.WriteString(w, doc) // a failed write means the client is gone
+	return nil
 }
