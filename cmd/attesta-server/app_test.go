@@ -167,3 +167,36 @@ func TestBusyAddress(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 }
+
+// TestDataDirPermissions is finding 10 of issue 14: a data directory made
+// 0755 beforehand, and an outbox.jsonl of 0644 in it, are repaired (and
+// said so), and every file the store makes is 0600.
+func TestDataDirPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755)) // whatever the test's umask
+	outboxPath := filepath.Join(dir, outboxFile)
+	require.NoError(t, os.WriteFile(outboxPath, []byte{}, 0o644))
+	require.NoError(t, os.Chmod(outboxPath, 0o644))
+
+	code, _, stderr := attestaServer(t, "app", "create", "shop", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, dir+" (was 0755)")
+	assert.Contains(t, stderr, outboxPath+" (was 0644)")
+	assert.Contains(t, stderr, "taken away")
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		assert.Zero(t, fi.Mode().Perm()&0o077, "%s is %v", e.Name(), fi.Mode())
+	}
+	// Nothing left to repair the second time.
+	code, _, stderr = attestaServer(t, "app", "list", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "taken away")
+}

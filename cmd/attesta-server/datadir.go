@@ -23,15 +23,24 @@ const (
 
 // openStore opens the Pebble store in dir. With create it makes dir
 // (mode 0700) if missing; without, a missing dir is an error rather than
-// a new empty store. A directory held by a running server is reported in
-// words a person can act on.
-func openStore(dir string, create bool) (*pebblestore.Store, error) {
+// a new empty store. Group and other permissions on dir and its files are
+// taken away first, each repair passed to warn (see perms.go). A
+// directory held by a running server is reported in words a person can
+// act on.
+func openStore(dir string, create bool, warn func(msg string)) (*pebblestore.Store, error) {
 	if create {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
 	} else if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no data directory %s (start attesta-server once, or run app create)", dir)
+	}
+	repaired, err := repairDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range repaired {
+		warn("group or others had access to " + r + ": taken away; files the server makes are 0600 and its directory 0700")
 	}
 	s, err := pebblestore.Open(dir)
 	if errors.Is(err, pebblestore.ErrLocked) {
