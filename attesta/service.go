@@ -140,7 +140,10 @@ type KeyRequest struct {
 //
 // A private key sent as key (packed private form, PKCS#1, PKCS#8 or SEC 1
 // DER, PEM, OpenSSH) is a disclosure, answered ErrPrivateKeyDisclosed;
-// the public key it proves is banned for ever (see disclosure.go).
+// the keys whose private half it proves (DetectPrivateKey) are banned for
+// ever, and a container that proves none (encrypted, inconsistent, of a
+// foreign type) bans nothing. A private-key form with a number over its
+// bound is refused with ErrKeyTooLarge before any arithmetic.
 func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken string) (KeyRequest, error) {
 	app, err := s.app(ctx, appToken)
 	if err != nil {
@@ -148,8 +151,8 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 	}
 	pub, err := ParsePublicKey(key)
 	if err != nil {
-		if banned, disclosed := DetectPrivateKey(key); disclosed {
-			return KeyRequest{}, s.banDisclosed(ctx, banned, app.Name)
+		if proven, refusal := DetectPrivateKey(key); refusal != nil {
+			return KeyRequest{}, s.banDisclosed(ctx, proven, refusal, app.Name)
 		}
 		return KeyRequest{}, err
 	}
@@ -174,16 +177,20 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 	return KeyRequest{EncryptedToken: ct, ExpiresAt: c.ExpiresAt}, nil
 }
 
-func (s *Service) banDisclosed(ctx context.Context, pub *PublicKey, app string) error {
-	if pub == nil {
-		s.log.WarnContext(ctx, "private key disclosed; foreign key type, nothing to ban", "app", app)
-		return ErrPrivateKeyDisclosed
+// banDisclosed bans the keys whose private half a request proved, and
+// returns DetectPrivateKey's refusal. With nothing proven it bans nothing.
+func (s *Service) banDisclosed(ctx context.Context, proven []*PublicKey, refusal error, app string) error {
+	if len(proven) == 0 {
+		s.log.WarnContext(ctx, "private key form refused; nothing proven, nothing banned", "reason", refusal.Error(), "app", app)
+		return refusal
 	}
-	if err := s.store.BanKey(ctx, pub.ID(), s.now()); err != nil {
-		return err
+	for _, pub := range proven {
+		if err := s.store.BanKey(ctx, pub.ID(), s.now()); err != nil {
+			return err
+		}
+		s.log.WarnContext(ctx, "private key disclosed; key banned", "key_id", pub.ID().String(), "app", app)
 	}
-	s.log.WarnContext(ctx, "private key disclosed; key banned", "key_id", pub.ID().String(), "app", app)
-	return ErrPrivateKeyDisclosed
+	return refusal
 }
 
 func (s *Service) app(ctx context.Context, token string) (App, error) {

@@ -6,7 +6,10 @@
 //   - FuzzParsePublicKey, FuzzParsePrivateKey, FuzzParsePEM: packed keys
 //     and PEM key files.
 //   - FuzzDetectPrivateKey: the server's check for a private key sent
-//     where a public one belongs.
+//     where a public one belongs; FuzzOpenSSHContainer and
+//     FuzzPrivateKeyDER: its OpenSSH and DER readers, each against
+//     x/crypto/ssh and crypto/x509 (the same key or none). The key
+//     targets' seeds include numbers over their bounds in every form.
 //   - FuzzKDFParams: the self-describing KDF parameters (kdf.Parse).
 //   - FuzzRegistryInspect, FuzzRegistryOpen: the registry block and its
 //     header; FuzzRegistryPlaintext: the plaintext inside, which the
