@@ -409,6 +409,11 @@ func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The address's bucket gave one unit before the body was read; the
+	// rest of what the encryption cost is charged now, into debt if need
+	// be, so that its next requests wait until the bucket refills: an
+	// address's budget is server CPU, whatever keys it sends.
+	h.requestLimit.charge(h.clientAddr(r), res.Cost-1, h.now())
 	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: wireTime(res.ExpiresAt)})
 }
 
