@@ -197,7 +197,9 @@ func (w *worstEnv) post(method, path, session string, body []byte) *http.Request
 }
 
 // same repeats one request.
-func same(mk func() *http.Request) func(int) *http.Request { return func(int) *http.Request { return mk() } }
+func same(mk func() *http.Request) func(int) *http.Request {
+	return func(int) *http.Request { return mk() }
+}
 
 func (w *worstEnv) endpoints(b *testing.B) []worstEndpoint {
 	keyReq := func(name string, key []byte, status int) worstCase {
@@ -266,8 +268,12 @@ func (w *worstEnv) endpoints(b *testing.B) []worstEndpoint {
 			})},
 		}},
 		{"add_identifier", []worstCase{
-			{"normal/email-code-sent", 200, 0, same(func() *http.Request { return w.post("POST", "/v1/identifiers", w.session, ident("email", "bench0@example.org")) })},
-			{"own-nickname", 200, 0, same(func() *http.Request { return w.post("POST", "/v1/identifiers", w.session, ident("nickname", "bench nickname 0")) })},
+			{"normal/email-code-sent", 200, 0, same(func() *http.Request {
+				return w.post("POST", "/v1/identifiers", w.session, ident("email", "bench0@example.org"))
+			})},
+			{"own-nickname", 200, 0, same(func() *http.Request {
+				return w.post("POST", "/v1/identifiers", w.session, ident("nickname", "bench nickname 0"))
+			})},
 			{"hard/64-decomposed-runes", 0, 0, same(func() *http.Request { return w.post("POST", "/v1/identifiers", w.session, ident("nickname", hardNick)) })},
 		}},
 		{"confirm_identifier", []worstCase{
