@@ -73,9 +73,20 @@ func (l Limit) Spend(tat time.Time, cost int, now time.Time) (time.Time, error) 
 	return next, nil
 }
 
+// Spend is one budget to take from in Store.Spend: Cost units of the
+// budget stored under Key, shaped by Limit.
+type Spend struct {
+	Key   Hash
+	Limit Limit
+	Cost  int
+}
+
 // BudgetError is ErrBudgetExhausted with the wait until the request would
 // be allowed.
 type BudgetError struct {
+	// Spend is the index, in the Store.Spend call, of the budget that
+	// refused (the first one that did).
+	Spend      int
 	RetryAfter time.Duration
 }
 

@@ -69,6 +69,9 @@ var (
 	// ErrVersionConflict: the registry changed since the version the
 	// client read; read it again and merge.
 	ErrVersionConflict = errors.New("attesta: registry version conflict")
+	// ErrNoIdentifier: the party has no active login identifier, so it
+	// cannot store a registry (nobody could fetch it by login).
+	ErrNoIdentifier = errors.New("attesta: the party has no active login identifier")
 	// ErrKDFTooWeak: a registry block whose KDF is below the server's
 	// floors (also matches kdf.ErrBelowFloor through the wrapped error).
 	ErrKDFTooWeak = errors.New("attesta: registry kdf below the server's floors")

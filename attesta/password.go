@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/attesta-go/attesta/internal/rnd"
 	"github.com/attesta-go/attesta/kdf"
@@ -86,6 +87,11 @@ const (
 // ConfirmIdentifier makes it active. Whether another party holds an email
 // or phone is told only to whoever confirms the code, so this call cannot
 // be used to learn who is registered.
+//
+// Every code sent spends, in this order, from the party's budget, the
+// server's total and the destination's daily budget and cooldown
+// (Config.Limits), whoever asks: ErrBudgetExhausted (a *BudgetError) when
+// one is empty, and no code is sent.
 func (s *Service) AddIdentifier(ctx context.Context, party PartyID, kind IdentifierKind, value string) (IdentifierStatus, error) {
 	id, err := NormalizeIdentifier(kind, value)
 	if err != nil {
@@ -101,6 +107,21 @@ func (s *Service) AddIdentifier(ctx context.Context, party PartyID, kind Identif
 	}
 	if s.notifier == nil {
 		return "", ErrNoNotifier
+	}
+	// The party's own active identifier: nothing to send, nothing to
+	// spend (StartVerification says so too, but only after the budgets).
+	if holder, err := s.store.PartyByIdentifier(ctx, h); err == nil && holder == party {
+		return StatusActive, nil
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	if err := s.spend(ctx, now,
+		budget{s.budgetKey(budgetSendParty, party[:]), s.limits.CodeSendsPerParty},
+		budget{s.budgetKey(budgetSendTotal), s.limits.CodeSendsTotal},
+		budget{s.budgetKey(budgetSendDest, h[:]), s.limits.CodeSendsPerDestination},
+		budget{s.budgetKey(budgetSendCooldown, h[:]), s.limits.CodeSendCooldown},
+	); err != nil {
+		return "", err
 	}
 	code := newCode()
 	err = s.store.StartVerification(ctx, party, Verification{
@@ -135,6 +156,8 @@ func (s *Service) codeHash(party PartyID, h Hash, code string) Hash {
 
 // ConfirmIdentifier confirms a pending email or phone with the code sent to
 // it. Five wrong codes void the pending verification; so does its expiry.
+// Every try spends from the party's budget for that identifier
+// (Limits.CodeTriesPerIdentifier), which a new code does not refill.
 func (s *Service) ConfirmIdentifier(ctx context.Context, party PartyID, kind IdentifierKind, value, code string) error {
 	id, err := NormalizeIdentifier(kind, value)
 	if err != nil {
@@ -147,7 +170,11 @@ func (s *Service) ConfirmIdentifier(ctx context.Context, party PartyID, kind Ide
 	if len(code) > 16 {
 		code = code[:16]
 	}
-	return s.store.ConfirmVerification(ctx, party, h, s.codeHash(party, h, code), s.maxCodeTries, s.now())
+	now := s.now()
+	if err := s.spend(ctx, now, budget{s.budgetKey(budgetTries, party[:], h[:]), s.limits.CodeTriesPerIdentifier}); err != nil {
+		return err
+	}
+	return s.store.ConfirmVerification(ctx, party, h, s.codeHash(party, h, code), s.maxCodeTries, now)
 }
 
 // RemoveIdentifier removes one of party's identifiers. A nickname stays
@@ -174,6 +201,10 @@ func (s *Service) Identifiers(ctx context.Context, party PartyID) ([]IdentifierI
 // header: the block must be well formed, at most registry.MaxBlockSize, and
 // its KDF at or above the server's floors, because anyone can download a
 // registry and the KDF is all that stands between them and the key.
+//
+// A party needs an active login identifier to store a registry
+// (ErrNoIdentifier): a registry is for logging in by name, and the rule
+// bounds what parties made by the thousand can store.
 func (s *Service) PutRegistry(ctx context.Context, party PartyID, block []byte, version uint64) (uint64, error) {
 	if len(block) > registry.MaxBlockSize {
 		return 0, ErrRegistryTooLarge
@@ -187,6 +218,13 @@ func (s *Service) PutRegistry(ctx context.Context, party PartyID, block []byte, 
 	}
 	if err := kdf.DefaultCeilings().Check(h.KDF); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrKDFTooCostly, err)
+	}
+	ids, err := s.store.Identifiers(ctx, party)
+	if err != nil {
+		return 0, err
+	}
+	if !slices.ContainsFunc(ids, func(i IdentifierInfo) bool { return !i.Pending }) {
+		return 0, ErrNoIdentifier
 	}
 	return s.store.PutRegistry(ctx, party, block, version)
 }
@@ -212,13 +250,18 @@ type Registry struct {
 // current version, for PutRegistry, from OwnRegistry once logged in.
 //
 // A malformed login is ErrBadIdentifier: it cannot name an account, so
-// refusing it tells nothing.
+// refusing it tells nothing. Every fetch spends from the login's budget
+// (Limits.RegistryFetchesPerLogin), known or not, so the budget tells
+// nothing either.
 func (s *Service) RegistryByLogin(ctx context.Context, login string) (Registry, error) {
 	id, err := ParseLogin(login)
 	if err != nil {
 		return Registry{}, err
 	}
 	h := s.identHash(id)
+	if err := s.spend(ctx, s.now(), budget{s.budgetKey(budgetFetchLogin, h[:]), s.limits.RegistryFetchesPerLogin}); err != nil {
+		return Registry{}, err
+	}
 	seed := mac(s.keys.decoy, h[:])
 	decoy, err := registry.Decoy(seed[:])
 	if err != nil {

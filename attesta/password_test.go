@@ -2,6 +2,8 @@ package attesta_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -180,7 +182,9 @@ func TestEmailVerification(t *testing.T) {
 	assert.Equal(t, attesta.StatusActive, st)
 
 	// Another party may ask for a code (nothing is revealed), but not
-	// confirm an address that is taken.
+	// confirm an address that is taken. (A minute later: one code a
+	// minute goes to one destination, whoever asks.)
+	now = now.Add(time.Minute)
 	st, err = f.svc.AddIdentifier(ctx, other, attesta.Email, "alice@example.com")
 	require.NoError(t, err)
 	assert.Equal(t, attesta.StatusPending, st)
@@ -201,6 +205,7 @@ func TestEmailVerification(t *testing.T) {
 	assert.ErrorIs(t, f.svc.ConfirmIdentifier(ctx, f.party, attesta.Phone, "+15550109999", code), attesta.ErrCodeUnknown)
 
 	// Expiry after 10 minutes.
+	now = now.Add(time.Minute)
 	_, err = f.svc.AddIdentifier(ctx, f.party, attesta.Phone, "+15550109999")
 	require.NoError(t, err)
 	code = f.code(t, "+15550109999")
@@ -225,6 +230,98 @@ func TestEmailVerification(t *testing.T) {
 	p := g.connect(t, testkeys.Key(t, attesta.X25519, 0)).PartyID
 	_, err = g.svc.AddIdentifier(ctx, p, attesta.Email, "bob@example.com")
 	assert.ErrorIs(t, err, attesta.ErrNoNotifier)
+}
+
+// TestCodeSendBudgets is finding 5 of issue 14: codes to one destination
+// are capped whoever asks (a cooldown and a daily cap), and so are a
+// party's sends and the server's total.
+func TestCodeSendBudgets(t *testing.T) {
+	ctx := context.Background()
+	f := newPWFixture(t, attesta.Config{Limits: attesta.Limits{CodeSendsTotal: attesta.Limit{Burst: 8, Every: time.Hour}}})
+	now := time.Now()
+	attesta.SetNow(t, f.svc, func() time.Time { return now })
+	parties := []attesta.PartyID{f.party}
+	for i := 1; i < 3; i++ {
+		parties = append(parties, f.connect(t, testkeys.Key(t, attesta.X25519, i)).PartyID)
+	}
+	victim := "victim@example.org"
+	sent := 0
+	for range 10 {
+		for _, p := range parties {
+			if _, err := f.svc.AddIdentifier(ctx, p, attesta.Email, victim); err == nil {
+				sent++
+			} else {
+				var be *attesta.BudgetError
+				require.ErrorAs(t, err, &be)
+				assert.Positive(t, be.RetryAfter)
+			}
+		}
+	}
+	assert.Equal(t, 1, sent, "30 asks from three parties in a moment: one code (the cooldown)")
+	// Over a day: five codes at most to the destination.
+	for range 24 * 60 / 5 {
+		now = now.Add(5 * time.Minute)
+		if _, err := f.svc.AddIdentifier(ctx, parties[int(now.Unix())%3], attesta.Email, victim); err == nil {
+			sent++
+		}
+	}
+	assert.Equal(t, 10, sent, "a burst of five, then one every 4.8 hours: ten in the first day, whoever asks")
+	codes, err := outbox.Codes(f.outbox, victim)
+	require.NoError(t, err)
+	assert.Len(t, codes, sent, "every refusal sent nothing")
+}
+
+// TestCodeSendsTotal: the server's total cap holds over every destination,
+// and a send it refuses spends nothing from the party's or the
+// destination's budgets (all or nothing).
+func TestCodeSendsTotal(t *testing.T) {
+	ctx := context.Background()
+	f := newPWFixture(t, attesta.Config{Limits: attesta.Limits{CodeSendsTotal: attesta.Limit{Burst: 3, Every: time.Hour}}})
+	now := time.Now()
+	attesta.SetNow(t, f.svc, func() time.Time { return now })
+	for i := range 3 {
+		_, err := f.svc.AddIdentifier(ctx, f.party, attesta.Email, fmt.Sprintf("user%d@example.org", i))
+		require.NoError(t, err)
+	}
+	_, err := f.svc.AddIdentifier(ctx, f.party, attesta.Email, "user3@example.org")
+	var be *attesta.BudgetError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, time.Hour, be.RetryAfter)
+	// An hour later the same destination gets its code at once: the
+	// refusal spent nothing of its cooldown.
+	now = now.Add(time.Hour)
+	_, err = f.svc.AddIdentifier(ctx, f.party, attesta.Email, "user3@example.org")
+	require.NoError(t, err)
+}
+
+// TestCodeTriesPerIdentifier is finding 8 of issue 14: asking for a new
+// code resets the code's five tries, but not the party's daily tries for
+// that identifier.
+func TestCodeTriesPerIdentifier(t *testing.T) {
+	ctx := context.Background()
+	f := newPWFixture(t, attesta.Config{Limits: attesta.Limits{CodeSendsPerDestination: attesta.Limit{Burst: 100, Every: time.Minute}}})
+	now := time.Now()
+	attesta.SetNow(t, f.svc, func() time.Time { return now })
+	tries := 0
+	for range 5 {
+		now = now.Add(time.Minute)
+		_, err := f.svc.AddIdentifier(ctx, f.party, attesta.Email, "target@example.org")
+		require.NoError(t, err)
+		for range 5 {
+			err := f.svc.ConfirmIdentifier(ctx, f.party, attesta.Email, "target@example.org", "999999x")
+			if errors.Is(err, attesta.ErrBudgetExhausted) {
+				continue
+			}
+			tries++
+		}
+	}
+	assert.Equal(t, 10, tries, "ten tries a day, however many codes")
+	// Another party's tries are its own.
+	now = now.Add(time.Minute)
+	other := f.connect(t, testkeys.Key(t, attesta.X25519, 1)).PartyID
+	_, err := f.svc.AddIdentifier(ctx, other, attesta.Email, "target@example.org")
+	require.NoError(t, err)
+	assert.ErrorIs(t, f.svc.ConfirmIdentifier(ctx, other, attesta.Email, "target@example.org", "999999x"), attesta.ErrWrongCode)
 }
 
 // cheap are KDF parameters for tests, far below the default floors.
@@ -299,7 +396,12 @@ func TestRegistryFloors(t *testing.T) {
 	assert.ErrorIs(t, err, kdf.ErrMemoryBelowFloor)
 	floor, err := kdf.Argon2idParams(19<<10, 2, 1)
 	require.NoError(t, err)
-	_, err = f.svc.PutRegistry(ctx, f.party, seal(t, floor, ""), 0)
+	atFloor := seal(t, floor, "")
+	_, err = f.svc.PutRegistry(ctx, f.party, atFloor, 0)
+	assert.ErrorIs(t, err, attesta.ErrNoIdentifier, "a registry needs a login identifier")
+	_, err = f.svc.AddIdentifier(ctx, f.party, attesta.Nickname, "alice smith")
+	require.NoError(t, err)
+	_, err = f.svc.PutRegistry(ctx, f.party, atFloor, 0)
 	require.NoError(t, err)
 }
 

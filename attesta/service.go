@@ -46,6 +46,9 @@ type Config struct {
 	// NicknameQuarantine is how long a released nickname stays reserved to
 	// its last holder. Default 30 days.
 	NicknameQuarantine time.Duration
+	// Limits are the durable budgets on codes sent, codes tried and
+	// registry fetches. The zero value of each is its default.
+	Limits Limits
 
 	// Now is the clock. Default time.Now; set it only in tests and
 	// simulations (the published vectors run on a fixed clock).
@@ -66,6 +69,7 @@ type Service struct {
 	codeTTL      time.Duration
 	maxCodeTries int
 	quarantine   time.Duration
+	limits       Limits
 	now          func() time.Time // test hook
 }
 
@@ -85,6 +89,9 @@ func New(cfg Config) (*Service, error) {
 	field(cfg.CodeTTL >= 0, "CodeTTL must not be negative")
 	field(cfg.MaxCodeTries >= 0 && cfg.MaxCodeTries <= 255, "MaxCodeTries must be between 0 (default) and 255")
 	field(cfg.NicknameQuarantine >= 0, "NicknameQuarantine must not be negative")
+	if err := cfg.Limits.check(); err != nil {
+		bad = append(bad, err)
+	}
 	if len(bad) > 0 {
 		return nil, errors.Join(bad...)
 	}
@@ -98,6 +105,7 @@ func New(cfg Config) (*Service, error) {
 		codeTTL:      cmp.Or(cfg.CodeTTL, 10*time.Minute),
 		maxCodeTries: cmp.Or(cfg.MaxCodeTries, 5),
 		quarantine:   cmp.Or(cfg.NicknameQuarantine, 30*24*time.Hour),
+		limits:       cfg.Limits,
 		now:          cfg.Now,
 	}
 	if s.now == nil {

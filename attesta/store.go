@@ -63,12 +63,14 @@ type Store interface {
 	// record is removed by one of them.
 	Collect(ctx context.Context, now time.Time) (int, error)
 
-	// Spend takes cost from the budget stored under key, shaped by l, at
-	// now, in one atomic, durable step (see Limit for the arithmetic). If
-	// the budget holds less than cost it takes nothing and returns
-	// ErrBudgetExhausted wrapped in a *BudgetError that says when cost
-	// will be there. A key never spent from holds a full budget.
-	Spend(ctx context.Context, key Hash, l Limit, cost int, now time.Time) error
+	// Spend takes every spend's cost from its budget at now, all or
+	// nothing, in one atomic, durable step (see Limit for the arithmetic,
+	// Limit.Spend for the one implementation of it). If a budget holds
+	// less than its cost, nothing is taken from any of them and the error
+	// is a *BudgetError (ErrBudgetExhausted) naming the first such spend
+	// and when its cost will be there. A key never spent from holds a full
+	// budget. Keys in one call are distinct.
+	Spend(ctx context.Context, now time.Time, spends ...Spend) error
 	// Refill restores the budget under key to full (forgets it).
 	Refill(ctx context.Context, key Hash) error
 	// UseOnce records key as used until expires, in one atomic, durable

@@ -51,7 +51,7 @@ var generousLimits = func() transport.HandlerConfig {
 	l := transport.Limit{Burst: 1 << 30, Every: time.Nanosecond}
 	return transport.HandlerConfig{
 		RatePerSecond: 1e9, RateBurst: 1 << 30,
-		LoginPerIdentifier: l, LoginPerAddress: l, ConfirmPerParty: l, ConfirmPerIdentifier: l, AddPerParty: l, IdentifierPerAddress: l,
+		LoginPerIdentifierAndAddress: l, LoginPerAddress: l, ConfirmPerParty: l, AddPerParty: l, IdentifierPerAddress: l, RegistryPutPerAddress: l, NewPartiesPerAddress: l,
 	}
 }()
 
@@ -64,6 +64,10 @@ func newStack(t *testing.T, acfg attesta.Config, hcfg transport.HandlerConfig) *
 	t.Cleanup(func() { st.Close() })
 	c := &clock{now: fixedStart}
 	acfg.Store, acfg.Secret, acfg.Now = st, fixedSecret, c.Now
+	if acfg.Limits == (attesta.Limits{}) {
+		l := transport.Limit{Burst: 1 << 30, Every: time.Nanosecond}
+		acfg.Limits = attesta.Limits{CodeSendCooldown: l, CodeSendsPerDestination: l, CodeSendsPerParty: l, CodeSendsTotal: l, CodeTriesPerIdentifier: l, RegistryFetchesPerLogin: l}
+	}
 	svc, err := attesta.New(acfg)
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +193,10 @@ type putter struct {
 
 func newPutter(t *testing.T, srv *stack) *putter {
 	session, party := srv.newParty(t)
+	// A registry needs a login identifier.
+	if _, err := srv.svc.AddIdentifier(t.Context(), party, attesta.Nickname, "putter"); err != nil {
+		t.Fatal(err)
+	}
 	return &putter{srv, session, party}
 }
 

@@ -203,73 +203,75 @@
 //
 // # Rate limiting
 //
-// Every endpoint that can be used to guess is limited with token buckets,
-// per client address and, where there is one, per target:
+// Two kinds of limits, on one rule: whoever asks spends its own budget —
+// its address's, its party's — and never a victim's. No bucket here is
+// keyed on something an attacker names but does not own (a login, an
+// email, a public key) alone.
 //
-//	endpoint                      bucket per       default: burst, then
-//	POST /v1/auth_key_request     client address   40, then 20 a second
-//	POST /v1/auth_key_token       client address   40, then 20 a second
-//	GET  /v1/registry?login=      login            5, then 5 a minute
-//	                              client address   10, then 30 a minute
-//	POST /v1/identifiers          party            10, then 1 a minute
-//	                              client address   10, then 30 a minute
-//	POST /v1/identifiers/confirm  party            5, then 1 a minute
-//	                              identifier       5, then 1 a minute
-//	                              client address   10, then 30 a minute
+// The Handler's buckets are in memory, per process: they protect this
+// process's CPU and answer cheaply.
 //
-// (HandlerConfig: RatePerSecond and RateBurst, LoginPerIdentifier,
-// LoginPerAddress, AddPerParty, ConfirmPerParty, ConfirmPerIdentifier,
-// IdentifierPerAddress.)
-// Each endpoint counts apart. Past a bucket the answer is 429
-// rate_limited with Retry-After in seconds. The address bucket comes
-// first, before authentication and before the body or the query is read;
-// the party bucket right after authentication; the login's or
-// identifier's bucket once it has parsed (a malformed one takes no
-// one's token). The
-// authenticated endpoints that guess nothing (party, logout, DELETE
-// /v1/identifiers, PUT /v1/registry and GET /v1/registry of one's own)
-// are not limited.
+//	endpoint                      bucket per        default: burst, then
+//	POST /v1/auth_key_request     client address    40, then 20 a second
+//	POST /v1/auth_key_token       client address    40, then 20 a second
+//	                              client address    100 new parties, then 100 an hour
+//	GET  /v1/registry?login=      login and address 5, then 5 a minute
+//	                              client address    10, then 30 a minute
+//	POST /v1/identifiers          party             10, then 1 a minute
+//	                              client address    10, then 30 a minute
+//	POST /v1/identifiers/confirm  party             5, then 1 a minute
+//	                              client address    10, then 30 a minute
+//	PUT  /v1/registry             client address    10, then 1 a minute
 //
-// The address is the connection's (r.RemoteAddr); X-Forwarded-For is read
-// only with HandlerConfig.TrustForwardedFor, and then only its last entry,
-// the one the trusted proxy added. An IPv6 client counts as its /64. Every
-// bucket table is bounded (HandlerConfig.MaxTrackedAddresses); when it is
-// full, the idlest of a few sampled buckets is evicted: many addresses,
-// parties or logins cannot grow memory, and a drained bucket is the last
-// to go. The limiter is in memory, per process: behind several instances,
-// rate-limit at the proxy too.
+// (HandlerConfig: RatePerSecond and RateBurst, NewPartiesPerAddress,
+// LoginPerIdentifierAndAddress, LoginPerAddress, AddPerParty,
+// ConfirmPerParty, IdentifierPerAddress, RegistryPutPerAddress.) Each
+// endpoint counts apart. Past a bucket the answer is 429 rate_limited
+// with Retry-After in seconds. The address bucket comes first, before
+// authentication and before the body or the query is read; the party
+// bucket right after authentication; the login's once it has parsed (a
+// malformed one takes no one's token).
+//
+// What must hold across server processes, because an attacker could
+// spread its requests over them to gain guesses or sends, is counted by
+// the Service in the store (attesta.Limits): the codes sent to one
+// destination (a cooldown and a daily cap, whoever asks), by one party
+// and by the server in all; the codes one party tries for one identifier
+// in a day; the fetches of one login over every address. Those answer 429
+// rate_limited too (attesta.ErrBudgetExhausted, with Retry-After).
+//
+// The address is the connection's (r.RemoteAddr). X-Forwarded-For is read
+// only from a peer in HandlerConfig.TrustedProxies, from the right, past
+// every trusted hop: the first other entry is the client. An IPv6 client
+// counts as its /64. Every bucket table is bounded
+// (HandlerConfig.MaxTrackedAddresses); when it is full, the idlest of a
+// few sampled buckets is evicted: many addresses, parties or logins
+// cannot grow memory, and a drained bucket is the last to go.
 //
 // Why the registry fetch is limited as it is. Guessing a password needs no
 // server once the block is fetched: one fetch, then offline work, which
 // only the KDF (the server's floors) and the password's strength bound.
 // No rate limit changes that for one targeted account, and these do not
-// try. What they stop is harvesting: fetching the blocks of many logins (a
-// list of emails, a dictionary of nicknames) to attack them all offline,
-// at 30 logins a minute per address instead of thousands a second. The
-// per-login bucket, 5 a minute, is far above what the owner needs (one
-// fetch per new device) and bounds what repetition can learn about one
-// login: how often its block changes, or the answer's timing, which a
-// statistical attack must sample many times. Login buckets are keyed on
-// the login as normalised (attesta.ParseLogin: "Alice@Example.com" and
-// "alice@example.com" share one), hashed with HMAC under a key the
-// Handler draws when it is made, so that the table in memory lists no
-// email or phone number; a known and an unknown login are limited alike.
-// The price of a per-target limit: whoever knows a login can spend its
-// fetches and make its owner wait a few minutes.
+// try (password login by OPAQUE does). What they stop is harvesting:
+// fetching the blocks of many logins to attack them all offline, at 30
+// logins a minute per address instead of thousands a second. The bucket
+// of a login is per address too, so that an attacker fetching it from its
+// addresses never makes the owner wait at another; the Service's durable
+// cap per login over every address (30, then 30 an hour) bounds what
+// repetition can learn about one login. A known and an unknown login are
+// limited alike. Login buckets are keyed on the login as normalised
+// (attesta.ParseLogin), hashed with HMAC under a key the Handler draws
+// when it is made, so that the table in memory lists no email or phone.
 //
 // Why confirmation is limited so. A code has six digits. The Service voids
-// a pending verification after five wrong codes, but a new code can be
-// asked for at once, so what bounds guessing is the rate. The target of a
-// guess is the identifier: many parties can each start a verification of
-// the same email, each with its own code, so the identifier's bucket
-// (keyed as the login buckets are) is what bounds them all together — at
-// one guess a minute, an even chance of confirming an email one does not
-// receive takes over a year, and every five guesses mail its owner a new
-// code. The party and address buckets bound what one party and one
-// address can spend on all identifiers. The price, as for logins: an
-// attacker can make the owner of an email wait before confirming it.
-// Adding is limited too, because each email or phone added sends a
-// message and draws a fresh code.
+// a pending verification after five wrong codes, and a new code needs a
+// new send, which the destination's budget caps at one a minute and five,
+// then five a day, whoever asks: so at most about fifty codes a day are
+// tried against one identifier by every party together, and each party
+// tries at most ten a day for one identifier however many codes it asks
+// for. An even chance of confirming an email one does not receive takes
+// tens of years. No bucket is the identifier's alone, so wrong codes from
+// one party never stop the owner from confirming its own.
 //
 // # Logging
 //

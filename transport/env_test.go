@@ -46,14 +46,25 @@ var unlimited = transport.Limit{Burst: 1e6, Every: time.Nanosecond}
 
 // generous are handler limits no functional test reaches.
 var generous = transport.HandlerConfig{
-	RatePerSecond:        1e6,
-	RateBurst:            1e6,
-	LoginPerIdentifier:   unlimited,
-	LoginPerAddress:      unlimited,
-	ConfirmPerParty:      unlimited,
-	ConfirmPerIdentifier: unlimited,
-	AddPerParty:          unlimited,
-	IdentifierPerAddress: unlimited,
+	RatePerSecond:                1e6,
+	RateBurst:                    1e6,
+	LoginPerIdentifierAndAddress: unlimited,
+	LoginPerAddress:              unlimited,
+	ConfirmPerParty:              unlimited,
+	AddPerParty:                  unlimited,
+	IdentifierPerAddress:         unlimited,
+	RegistryPutPerAddress:        unlimited,
+	NewPartiesPerAddress:         unlimited,
+}
+
+// generousBudgets are Service budgets no functional test reaches.
+var generousBudgets = attesta.Limits{
+	CodeSendCooldown:        unlimited,
+	CodeSendsPerDestination: unlimited,
+	CodeSendsPerParty:       unlimited,
+	CodeSendsTotal:          unlimited,
+	CodeTriesPerIdentifier:  unlimited,
+	RegistryFetchesPerLogin: unlimited,
 }
 
 // newPasswordEnv is an env for the password flow: its Service sends codes
@@ -67,6 +78,9 @@ func newPasswordEnv(t *testing.T, acfg attesta.Config, hcfg transport.HandlerCon
 	}
 	if acfg.KDFFloors == nil {
 		acfg.KDFFloors = &kdf.Floors{}
+	}
+	if acfg.Limits == (attesta.Limits{}) {
+		acfg.Limits = generousBudgets
 	}
 	e := newEnv(t, acfg, hcfg)
 	e.outbox = path
@@ -206,4 +220,11 @@ func (s *syncBuffer) records(t *testing.T, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// login gives the party of session a nickname, which a registry needs.
+func (e *env) login(t *testing.T, session string) {
+	t.Helper()
+	_, err := e.client(false).AddIdentifier(t.Context(), session, attesta.Nickname, "owner "+session[4:12])
+	require.NoError(t, err)
 }

@@ -2,10 +2,12 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,47 +40,62 @@ type HandlerConfig struct {
 	// 90 KiB: room for a block of registry.MaxBlockSize (64 KiB) in
 	// base64url JSON.
 	MaxRegistryBodyBytes int64
-	// LoginPerIdentifier and LoginPerAddress limit GET
+	// LoginPerIdentifierAndAddress and LoginPerAddress limit GET
 	// /v1/registry?login=, the unauthenticated registry fetch, per login
-	// (as normalised) and per client address. Defaults: a burst of 5, then
-	// one every 12 s (5 a minute) per login; a burst of 10, then one every
-	// 2 s (30 a minute) per address. The package documentation says why.
-	LoginPerIdentifier Limit
-	LoginPerAddress    Limit
-	// ConfirmPerParty and ConfirmPerIdentifier limit POST
-	// /v1/identifiers/confirm per party and per identifier confirmed (as
-	// normalised, whichever party asks), since a verification code has
-	// only six digits. Defaults: a burst of 5, then one a minute, each.
-	ConfirmPerParty      Limit
-	ConfirmPerIdentifier Limit
-	// AddPerParty limits POST /v1/identifiers per party: each call may
-	// send an email or a text message, and draws a new code. Default: a
-	// burst of 10, then one a minute.
+	// (as normalised) from one client address, and per client address.
+	// Defaults: a burst of 5, then one every 12 s (5 a minute) per login
+	// and address; a burst of 10, then one every 2 s (30 a minute) per
+	// address. No bucket here is a login's alone, so that fetches from
+	// one address never make the login's owner wait elsewhere; the
+	// Service's durable Limits.RegistryFetchesPerLogin bounds a login over
+	// every address. The package documentation says why.
+	LoginPerIdentifierAndAddress Limit
+	LoginPerAddress              Limit
+	// ConfirmPerParty limits POST /v1/identifiers/confirm per party.
+	// Default: a burst of 5, then one a minute. The Service bounds the
+	// tries at one identifier durably (Limits.CodeTriesPerIdentifier) and
+	// the codes sent to it (Limits.CodeSendsPerDestination), which together
+	// bound the guesses at one identifier, whoever makes them.
+	ConfirmPerParty Limit
+	// AddPerParty limits POST /v1/identifiers per party. Default: a burst
+	// of 10, then one a minute. (The codes it sends are budgeted by the
+	// Service, durably.)
 	AddPerParty Limit
 	// IdentifierPerAddress limits POST /v1/identifiers and POST
 	// /v1/identifiers/confirm per client address, counted apart. Default:
 	// a burst of 10, then one every 2 s (30 a minute).
 	IdentifierPerAddress Limit
-	// TrustForwardedFor takes the client address from the last entry of
-	// X-Forwarded-For instead of the connection's address. Set it only
-	// behind one reverse proxy that appends that header: without such a
-	// proxy every client could name its own address and escape the rate
-	// limit.
-	TrustForwardedFor bool
+	// RegistryPutPerAddress limits PUT /v1/registry per client address:
+	// each may store up to 64 KiB. Default: a burst of 10, then one a
+	// minute.
+	RegistryPutPerAddress Limit
+	// NewPartiesPerAddress limits the parties one client address creates
+	// (auth_key_token answers with is_new). An address whose bucket is
+	// empty gets rate_limited on auth_key_token until it refills. Default:
+	// a burst of 100, then 100 an hour.
+	NewPartiesPerAddress Limit
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// Handler believes: from a peer in one of these prefixes, the client
+	// address is the right-most X-Forwarded-For entry that is not itself
+	// a trusted proxy. From any other peer the header is ignored, so that
+	// no client can name its own address and escape its limits. Empty
+	// (the default): the header is never read.
+	TrustedProxies []netip.Prefix
 	// Logger receives one debug record per request (method, path,
 	// status, duration, code) and internal errors at error level. Bodies,
 	// tokens, sessions and keys are never logged. Default: discard.
 	Logger *slog.Logger
 }
 
-// Default limits of the password endpoints (see HandlerConfig).
+// Default limits (see HandlerConfig).
 var (
-	defaultLoginPerIdentifier   = Limit{Burst: 5, Every: 12 * time.Second}
-	defaultLoginPerAddress      = Limit{Burst: 10, Every: 2 * time.Second}
-	defaultConfirmPerParty      = Limit{Burst: 5, Every: time.Minute}
-	defaultConfirmPerIdentifier = Limit{Burst: 5, Every: time.Minute}
-	defaultAddPerParty          = Limit{Burst: 10, Every: time.Minute}
-	defaultIdentifierPerAddress = Limit{Burst: 10, Every: 2 * time.Second}
+	defaultLoginPerIdentifierAndAddress = Limit{Burst: 5, Every: 12 * time.Second}
+	defaultLoginPerAddress              = Limit{Burst: 10, Every: 2 * time.Second}
+	defaultConfirmPerParty              = Limit{Burst: 5, Every: time.Minute}
+	defaultAddPerParty                  = Limit{Burst: 10, Every: time.Minute}
+	defaultIdentifierPerAddress         = Limit{Burst: 10, Every: 2 * time.Second}
+	defaultRegistryPutPerAddress        = Limit{Burst: 10, Every: time.Minute}
+	defaultNewPartiesPerAddress         = Limit{Burst: 100, Every: 36 * time.Second}
 )
 
 // Handler serves the Attesta HTTP API over an attesta.Service. It is safe
@@ -87,20 +104,22 @@ type Handler struct {
 	svc             *attesta.Service
 	maxBody         int64
 	maxRegistryBody int64
-	trustXFF        bool
+	trusted         []netip.Prefix
 	log             *slog.Logger
 	requestLimit    *limiter[netip.Addr]
 	tokenLimit      *limiter[netip.Addr]
+	newPartyLimit   *limiter[netip.Addr]
 	// The password endpoints' limiters.
-	loginLimit        *limiter[identKey]
-	loginAddrLimit    *limiter[netip.Addr]
-	confirmLimit      *limiter[attesta.PartyID]
-	confirmIdentLimit *limiter[identKey]
-	confirmAddrLimit  *limiter[netip.Addr]
-	addLimit          *limiter[attesta.PartyID]
-	addAddrLimit      *limiter[netip.Addr]
-	identKeySecret    []byte // keys the identifier buckets' hashes
-	mux               *http.ServeMux
+	loginLimit       *limiter[loginAddr]
+	loginAddrLimit   *limiter[netip.Addr]
+	confirmLimit     *limiter[attesta.PartyID]
+	confirmAddrLimit *limiter[netip.Addr]
+	addLimit         *limiter[attesta.PartyID]
+	addAddrLimit     *limiter[netip.Addr]
+	putAddrLimit     *limiter[netip.Addr]
+	identKeySecret   []byte // keys the identifier buckets' hashes
+	now              func() time.Time
+	mux              *http.ServeMux
 }
 
 // NewHandler checks cfg and returns a Handler for svc.
@@ -131,15 +150,21 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 		limit *Limit
 		def   Limit
 	}{
-		{&cfg.LoginPerIdentifier, defaultLoginPerIdentifier},
+		{&cfg.LoginPerIdentifierAndAddress, defaultLoginPerIdentifierAndAddress},
 		{&cfg.LoginPerAddress, defaultLoginPerAddress},
 		{&cfg.ConfirmPerParty, defaultConfirmPerParty},
-		{&cfg.ConfirmPerIdentifier, defaultConfirmPerIdentifier},
 		{&cfg.AddPerParty, defaultAddPerParty},
 		{&cfg.IdentifierPerAddress, defaultIdentifierPerAddress},
+		{&cfg.RegistryPutPerAddress, defaultRegistryPutPerAddress},
+		{&cfg.NewPartiesPerAddress, defaultNewPartiesPerAddress},
 	} {
-		if err := l.limit.check(l.def); err != nil {
-			return nil, err
+		if err := l.limit.Check(l.def); err != nil {
+			return nil, fmt.Errorf("transport: HandlerConfig: %w", err)
+		}
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("transport: HandlerConfig.TrustedProxies holds an invalid prefix")
 		}
 	}
 	if cfg.Logger == nil {
@@ -147,22 +172,24 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 	}
 	n := cfg.MaxTrackedAddresses
 	h := &Handler{
-		svc:               svc,
-		maxBody:           cfg.MaxBodyBytes,
-		maxRegistryBody:   cfg.MaxRegistryBodyBytes,
-		trustXFF:          cfg.TrustForwardedFor,
-		log:               cfg.Logger,
-		requestLimit:      newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
-		tokenLimit:        newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
-		loginLimit:        newLimiterOf[identKey](cfg.LoginPerIdentifier, n),
-		loginAddrLimit:    newLimiterOf[netip.Addr](cfg.LoginPerAddress, n),
-		confirmLimit:      newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n),
-		confirmIdentLimit: newLimiterOf[identKey](cfg.ConfirmPerIdentifier, n),
-		confirmAddrLimit:  newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
-		addLimit:          newLimiterOf[attesta.PartyID](cfg.AddPerParty, n),
-		addAddrLimit:      newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
-		identKeySecret:    rnd.Bytes(32),
-		mux:               http.NewServeMux(),
+		svc:              svc,
+		maxBody:          cfg.MaxBodyBytes,
+		maxRegistryBody:  cfg.MaxRegistryBodyBytes,
+		trusted:          slices.Clone(cfg.TrustedProxies),
+		log:              cfg.Logger,
+		requestLimit:     newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
+		tokenLimit:       newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
+		newPartyLimit:    newLimiterOf[netip.Addr](cfg.NewPartiesPerAddress, n),
+		loginLimit:       newLimiterOf[loginAddr](cfg.LoginPerIdentifierAndAddress, n),
+		loginAddrLimit:   newLimiterOf[netip.Addr](cfg.LoginPerAddress, n),
+		confirmLimit:     newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n),
+		confirmAddrLimit: newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
+		addLimit:         newLimiterOf[attesta.PartyID](cfg.AddPerParty, n),
+		addAddrLimit:     newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
+		putAddrLimit:     newLimiterOf[netip.Addr](cfg.RegistryPutPerAddress, n),
+		identKeySecret:   rnd.Bytes(32),
+		now:              time.Now,
+		mux:              http.NewServeMux(),
 	}
 	h.Register(h.mux)
 	h.mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
@@ -188,7 +215,7 @@ func (h *Handler) endpoints() []endpoint {
 		// per login; the authenticated fetch of one's own registry is not
 		// limited.
 		{http.MethodGet, "/v1/registry", nil, h.getRegistry},
-		{http.MethodPut, "/v1/registry", nil, h.putRegistry},
+		{http.MethodPut, "/v1/registry", h.putAddrLimit, h.putRegistry},
 		{http.MethodPost, "/v1/identifiers", h.addAddrLimit, h.addIdentifier},
 		{http.MethodDelete, "/v1/identifiers", nil, h.removeIdentifier},
 		{http.MethodPost, "/v1/identifiers/confirm", h.confirmAddrLimit, h.confirmIdentifier},
@@ -255,7 +282,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // problem, then one debug log record.
 func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := h.now()
 		sw := &statusWriter{ResponseWriter: w}
 		// Answers carry sessions and one-time ciphertexts: no cache may
 		// keep them.
@@ -263,7 +290,7 @@ func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter,
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		var err error
 		if lim != nil {
-			if ok, wait := lim.allow(clientAddr(r, h.trustXFF), start); !ok {
+			if ok, wait := lim.allow(h.clientAddr(r), start); !ok {
 				err = &rateLimitError{retryAfter: wait}
 			}
 		}
@@ -278,7 +305,7 @@ func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter,
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", h.now().Sub(start)),
 			slog.String("code", code))
 	})
 }
@@ -304,13 +331,14 @@ func (h *Handler) fail(w *statusWriter, r *http.Request, err error) string {
 		detail = re.detail
 	}
 	switch hd := w.Header(); row.err {
-	case ErrRateLimited:
-		var rl *rateLimitError
-		secs := int64(1)
-		if errors.As(err, &rl) {
-			secs = max(1, int64(math.Ceil(rl.retryAfter.Seconds())))
+	case ErrRateLimited, attesta.ErrBudgetExhausted:
+		var wait time.Duration
+		if rl := (*rateLimitError)(nil); errors.As(err, &rl) {
+			wait = rl.retryAfter
+		} else if be := (*attesta.BudgetError)(nil); errors.As(err, &be) {
+			wait = be.RetryAfter
 		}
-		hd.Set("Retry-After", strconv.FormatInt(secs, 10))
+		hd.Set("Retry-After", strconv.FormatInt(max(1, int64(math.Ceil(wait.Seconds()))), 10))
 	case ErrMethodNotAllowed:
 		if me := (*methodError)(nil); errors.As(err, &me) {
 			hd.Set("Allow", me.allow)
@@ -351,6 +379,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, def format, v a
 	return render(w, responseFormat(r, def), http.StatusOK, v)
 }
 
+// clientAddr is the address r is limited under (see clientAddr).
+func (h *Handler) clientAddr(r *http.Request) netip.Addr { return clientAddr(r, h.trusted) }
+
 // bearer returns the token of an "Authorization: Bearer <token>" header
 // (RFC 6750 §2.1; the scheme is case-insensitive), or "" if there is none.
 func bearer(r *http.Request) string {
@@ -384,9 +415,19 @@ func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Whether this token makes a new party is known only once it is
+	// redeemed: an address that made its share of parties lately is
+	// refused before, and each new party takes its token after.
+	addr := h.clientAddr(r)
+	if ok, wait := h.newPartyLimit.has(addr, h.now()); !ok {
+		return &rateLimitError{retryAfter: wait}
+	}
 	res, err := h.svc.AuthKeyToken(r.Context(), body.Token)
 	if err != nil {
 		return err
+	}
+	if res.IsNew {
+		h.newPartyLimit.allow(addr, h.now())
 	}
 	return h.render(w, r, f, AuthKeyTokenResponse{
 		IsNew:            res.IsNew,

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,11 +236,14 @@ func TestRateLimitForwardedFor(t *testing.T) {
 	}
 	const ok, limited = http.StatusBadRequest, http.StatusTooManyRequests // {} is a bad request
 
-	trusted := newEnv(t, attesta.Config{}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 1, TrustForwardedFor: true})
+	// The test's client connects from 127.0.0.1: that is the proxy.
+	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	trusted := newEnv(t, attesta.Config{}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 1, TrustedProxies: proxy})
 	assert.Equal(t, ok, post(trusted, "203.0.113.1"))
 	assert.Equal(t, limited, post(trusted, "203.0.113.1"))
 	assert.Equal(t, ok, post(trusted, "203.0.113.2"))
 	assert.Equal(t, limited, post(trusted, "198.51.100.7, 203.0.113.2"), "the last entry is the proxy's")
+	assert.Equal(t, limited, post(trusted, "203.0.113.2, 127.0.0.1"), "past a trusted hop")
 	assert.Equal(t, limited, post(trusted, "203.0.113.9", "198.51.100.7,203.0.113.1"), "of the last header")
 	assert.Equal(t, ok, post(trusted, "2001:db8:1:2::1"))
 	assert.Equal(t, limited, post(trusted, "2001:db8:1:2:ffff::9"), "one IPv6 /64, one bucket")
@@ -341,10 +345,12 @@ func TestNewHandlerConfig(t *testing.T) {
 		"negative burst":         {RateBurst: -1},
 		"negative table":         {MaxTrackedAddresses: -1},
 		"negative registry body": {MaxRegistryBodyBytes: -1},
-		"negative burst limit":   {LoginPerIdentifier: transport.Limit{Burst: -1, Every: time.Second}},
+		"negative burst limit":   {LoginPerIdentifierAndAddress: transport.Limit{Burst: -1, Every: time.Second}},
 		"negative every":         {LoginPerAddress: transport.Limit{Burst: 1, Every: -time.Second}},
 		"half a limit":           {ConfirmPerParty: transport.Limit{Burst: 5}},
-		"half another":           {ConfirmPerIdentifier: transport.Limit{Every: time.Second}},
+		"half another":           {RegistryPutPerAddress: transport.Limit{Every: time.Second}},
+		"half a third":           {NewPartiesPerAddress: transport.Limit{Burst: 1}},
+		"invalid proxy":          {TrustedProxies: []netip.Prefix{{}}},
 		"no burst":               {AddPerParty: transport.Limit{Every: time.Second}},
 		"zero every":             {IdentifierPerAddress: transport.Limit{Burst: 1}},
 	} {
@@ -454,13 +460,17 @@ func TestProblemIs(t *testing.T) {
 		"code_tries_exhausted":    {attesta.ErrCodeTriesExhausted},
 		"no_notifier":             {attesta.ErrNoNotifier},
 		"version_conflict":        {attesta.ErrVersionConflict},
+		"no_identifier":           {attesta.ErrNoIdentifier},
+		"bad_app_name":            {attesta.ErrBadAppName},
+		"app_exists":              {attesta.ErrAppExists},
+		"app_not_found":           {attesta.ErrAppNotFound},
 		"kdf_too_weak":            {attesta.ErrKDFTooWeak},
 		"kdf_too_costly":          {attesta.ErrKDFTooCostly},
 		"bad_registry":            {attesta.ErrBadRegistry},
 		"bad_request":             {transport.ErrBadRequest},
 		"unsupported_media_type":  {transport.ErrUnsupportedMediaType},
 		"too_large":               {transport.ErrTooLarge, attesta.ErrRegistryTooLarge},
-		"rate_limited":            {transport.ErrRateLimited},
+		"rate_limited":            {transport.ErrRateLimited, attesta.ErrBudgetExhausted},
 		"method_not_allowed":      {transport.ErrMethodNotAllowed},
 		"not_found":               {transport.ErrNotFound, attesta.ErrNotFound},
 		"internal":                {transport.ErrInternal},

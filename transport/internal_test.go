@@ -102,25 +102,29 @@ func TestLimiterBounded(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/28"), netip.MustParsePrefix("10.0.0.0/8")}
 	tests := []struct {
 		remote string
 		xff    []string
-		trust  bool
 		want   string
 	}{
-		{"192.0.2.1:1234", nil, false, "192.0.2.1"},
-		{"192.0.2.1:1234", []string{"203.0.113.5"}, false, "192.0.2.1"},
-		{"192.0.2.1:1234", []string{"203.0.113.5"}, true, "203.0.113.5"},
-		{"192.0.2.1:1234", []string{"198.51.100.1, 203.0.113.5 "}, true, "203.0.113.5"},
-		{"192.0.2.1:1234", []string{"203.0.113.9", "198.51.100.1,203.0.113.5"}, true, "203.0.113.5"},
-		{"192.0.2.1:1234", []string{"203.0.113.5, bogus"}, true, "192.0.2.1"},
-		{"192.0.2.1:1234", []string{"[2001:db8::1]:443"}, true, "192.0.2.1"},
-		{"[2001:db8:a:b:c:d:e:f]:443", nil, false, "2001:db8:a:b::"},
-		{"[fe80::1%eth0]:443", nil, false, "fe80::"},
-		{"[::ffff:192.0.2.7]:443", nil, false, "192.0.2.7"},
-		{"192.0.2.1:1234", []string{"::ffff:203.0.113.5"}, true, "203.0.113.5"},
-		{"192.0.2.3", nil, false, "192.0.2.3"},
-		{"@", nil, false, "invalid IP"},
+		{"192.0.2.1:1234", nil, "192.0.2.1"},
+		{"198.51.100.9:1234", []string{"203.0.113.5"}, "198.51.100.9"}, // not a proxy: header ignored
+		{"192.0.2.1:1234", []string{"203.0.113.5"}, "203.0.113.5"},
+		{"192.0.2.1:1234", []string{"198.51.100.1, 203.0.113.5 "}, "203.0.113.5"},
+		{"192.0.2.1:1234", []string{"203.0.113.9", "198.51.100.1,203.0.113.5"}, "203.0.113.5"},
+		{"192.0.2.1:1234", []string{"203.0.113.5, 10.1.2.3"}, "203.0.113.5"}, // past a second proxy
+		{"192.0.2.1:1234", []string{"10.9.9.9, 10.1.2.3"}, "10.9.9.9"},       // all proxies: the left-most
+		{"192.0.2.1:1234", []string{"203.0.113.5, bogus"}, "192.0.2.1"},      // broken hop: the proxy itself
+		{"192.0.2.1:1234", []string{"bogus, 203.0.113.5"}, "203.0.113.5"},    // the client's own words are not read
+		{"192.0.2.1:1234", []string{"[2001:db8::1]:443"}, "192.0.2.1"},       // not an address
+		{"[2001:db8:a:b:c:d:e:f]:443", nil, "2001:db8:a:b::"},
+		{"[fe80::1%eth0]:443", nil, "fe80::"},
+		{"[::ffff:192.0.2.7]:443", nil, "192.0.2.7"},
+		{"192.0.2.1:1234", []string{"::ffff:203.0.113.5"}, "203.0.113.5"},
+		{"192.0.2.1:1234", []string{"2001:db8:1:2::77"}, "2001:db8:1:2::"},
+		{"192.0.2.3", nil, "192.0.2.3"},
+		{"@", nil, "invalid IP"},
 	}
 	for _, tc := range tests {
 		r := httptest.NewRequest("POST", "/", nil)
@@ -128,7 +132,8 @@ func TestClientAddr(t *testing.T) {
 		for _, v := range tc.xff {
 			r.Header.Add("X-Forwarded-For", v)
 		}
-		assert.Equal(t, tc.want, clientAddr(r, tc.trust).String(), "%s %q", tc.remote, tc.xff)
+		assert.Equal(t, tc.want, clientAddr(r, proxies).String(), "%s %q", tc.remote, tc.xff)
+		assert.NotEqual(t, "203.0.113.5", clientAddr(r, nil).String(), "no trusted proxy: the header is never read")
 	}
 }
 

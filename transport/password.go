@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"time"
@@ -33,9 +34,16 @@ func (h *Handler) identKeyOf(id attesta.Identifier) identKey {
 	return k
 }
 
-// limited takes a token from key's bucket in l, or returns the 429 error.
-func limited[K comparable](l *limiter[K], key K) error {
-	if ok, wait := l.allow(key, time.Now()); !ok {
+// loginAddr keys the per-login bucket of one client address.
+type loginAddr struct {
+	login identKey
+	addr  netip.Addr
+}
+
+// limited takes a token from key's bucket in l at now, or returns the 429
+// error.
+func limited[K comparable](l *limiter[K], key K, now time.Time) error {
+	if ok, wait := l.allow(key, now); !ok {
 		return &rateLimitError{retryAfter: wait}
 	}
 	return nil
@@ -58,7 +66,8 @@ func (h *Handler) getRegistry(w http.ResponseWriter, r *http.Request) error {
 // is asked, and the answer is rendered the same way whatever the Service
 // found. The Authorization header, if any, is not read.
 func (h *Handler) registryByLogin(w http.ResponseWriter, r *http.Request) error {
-	if err := limited(h.loginAddrLimit, clientAddr(r, h.trustXFF)); err != nil {
+	addr := h.clientAddr(r)
+	if err := limited(h.loginAddrLimit, addr, h.now()); err != nil {
 		return err
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -73,7 +82,7 @@ func (h *Handler) registryByLogin(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := limited(h.loginLimit, h.identKeyOf(id)); err != nil {
+	if err := limited(h.loginLimit, loginAddr{h.identKeyOf(id), addr}, h.now()); err != nil {
 		return err
 	}
 	reg, err := h.svc.RegistryByLogin(r.Context(), login)
@@ -117,7 +126,7 @@ func (h *Handler) addIdentifier(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := limited(h.addLimit, sess.PartyID); err != nil {
+	if err := limited(h.addLimit, sess.PartyID, h.now()); err != nil {
 		return err
 	}
 	var body IdentifierBody
@@ -137,20 +146,12 @@ func (h *Handler) confirmIdentifier(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := limited(h.confirmLimit, sess.PartyID); err != nil {
+	if err := limited(h.confirmLimit, sess.PartyID, h.now()); err != nil {
 		return err
 	}
 	var body ConfirmIdentifierBody
 	if _, err := h.decode(w, r, h.maxBody, &body); err != nil {
 		return err
-	}
-	// The target of a guess is the identifier, whichever party asks: its
-	// bucket bounds the guesses of many parties at one email. A value
-	// that does not normalise is left to the Service to refuse.
-	if id, err := attesta.NormalizeIdentifier(body.Kind, body.Value); err == nil {
-		if err := limited(h.confirmIdentLimit, h.identKeyOf(id)); err != nil {
-			return err
-		}
 	}
 	if err := h.svc.ConfirmIdentifier(r.Context(), sess.PartyID, body.Kind, body.Value, body.Code); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/attesta/outbox"
 	"github.com/attesta-go/attesta/internal/cborx"
 	"github.com/attesta-go/attesta/internal/testkeys"
 	"github.com/attesta-go/attesta/kdf"
@@ -301,6 +303,7 @@ func TestRegistryRefusals(t *testing.T) {
 	k := testkeys.Key(t, attesta.X25519, 0)
 	res, err := e.client(false).Connect(ctx, k, e.app)
 	require.NoError(t, err)
+	e.login(t, res.Session)
 	auth := "Bearer " + res.Session
 
 	for _, f := range formats {
@@ -368,6 +371,7 @@ func TestConcurrentRegistryPut(t *testing.T) {
 	k := testkeys.Key(t, attesta.X25519, 0)
 	res, err := e.client(false).Connect(ctx, k, e.app)
 	require.NoError(t, err)
+	e.login(t, res.Session)
 	block := seal(t, res.PartyID, cheapKDF(t), k)
 
 	for round, version := range []uint64{0, 1} {
@@ -694,12 +698,50 @@ func TestPasswordUnauthenticated(t *testing.T) {
 	}
 }
 
-// TestRegistryRateLimits checks the limits of the login fetch: per login,
-// whatever its spelling and whether it exists, and per address.
+// fakeClock is a clock a test moves by hand, for the handler's limits and
+// the Service's budgets alike.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// proxied is a HandlerConfig that believes X-Forwarded-For from the test's
+// own client (127.0.0.1), so that one test can speak from many addresses.
+func proxied(hcfg transport.HandlerConfig) transport.HandlerConfig {
+	hcfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	return hcfg
+}
+
+// from is a request header that names the client address addr.
+func from(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+
+// TestRegistryRateLimits checks the limits of the login fetch (finding 4
+// of issue 14): per login and address, whatever its spelling and whether
+// it exists, so that an attacker's fetches from its address do not make
+// the owner wait at another; per address; and a durable cap per login
+// over every address.
 func TestRegistryRateLimits(t *testing.T) {
-	hcfg := generous
-	hcfg.LoginPerIdentifier = transport.Limit{Burst: 2, Every: time.Hour}
-	e := newPasswordEnv(t, attesta.Config{}, hcfg)
+	clock := newFakeClock()
+	hcfg := proxied(generous)
+	hcfg.LoginPerIdentifierAndAddress = transport.Limit{Burst: 2, Every: time.Hour}
+	budgets := generousBudgets
+	budgets.RegistryFetchesPerLogin = transport.Limit{Burst: 6, Every: time.Hour}
+	e := newPasswordEnv(t, attesta.Config{Now: clock.Now, Limits: budgets}, hcfg)
+	transport.SetNow(t, e.h, clock.Now)
 	ctx := t.Context()
 	c := e.client(false)
 	k := testkeys.Key(t, attesta.X25519, 0)
@@ -709,43 +751,47 @@ func TestRegistryRateLimits(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.PutRegistry(ctx, res.Session, seal(t, res.PartyID, cheapKDF(t), k), 0)
 	require.NoError(t, err)
+	get := func(addr, login string) *http.Response {
+		return e.do(t, http.MethodGet, "/v1/registry?"+url.Values{"login": {login}}.Encode(), from(addr), nil)
+	}
 
 	for _, login := range []string{"alice", "nobody"} { // one known, one unknown: the same
 		for range 2 {
-			_, err := c.GetRegistry(ctx, login)
-			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, get("203.0.113.66", login).StatusCode)
 		}
 		for _, spelling := range []string{login, strings.ToUpper(login), " " + login} {
-			_, err = e.client(true).GetRegistry(ctx, spelling)
-			p := requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-			assert.InDelta(t, time.Hour, p.RetryAfter, float64(5*time.Second))
+			resp := get("203.0.113.66", spelling)
+			problem(t, resp, http.StatusTooManyRequests, "rate_limited")
+			assert.Equal(t, "3600", resp.Header.Get("Retry-After"))
 		}
-		resp := e.do(t, http.MethodGet, "/v1/registry?"+url.Values{"login": {login}}.Encode(), nil, nil)
+		// The owner, elsewhere, is not limited by the attacker's fetches.
+		assert.Equal(t, http.StatusOK, get("198.51.100.1", login).StatusCode, "another address")
+	}
+	// Over every address, the login's durable budget: 6, then one an hour, for a
+	// known and an unknown login alike (3 used each so far).
+	for _, login := range []string{"alice", "nobody"} {
+		for i := range 3 {
+			assert.Equal(t, http.StatusOK, get(fmt.Sprintf("198.51.100.%d", 10+i), login).StatusCode)
+		}
+		resp := get("198.51.100.20", login)
 		problem(t, resp, http.StatusTooManyRequests, "rate_limited")
-		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-		require.NoError(t, err)
-		assert.InDelta(t, 3600, secs, 5)
+		assert.Equal(t, "3600", resp.Header.Get("Retry-After"), "then one fetch an hour")
 	}
 	// Other logins have buckets of their own; a malformed one takes no
 	// token of any login's.
-	_, err = c.GetRegistry(ctx, "carol")
-	require.NoError(t, err)
-	_, err = c.GetRegistry(ctx, "ab")
-	requireProblem(t, err, http.StatusBadRequest, "bad_identifier", attesta.ErrBadIdentifier)
+	assert.Equal(t, http.StatusOK, get("203.0.113.66", "carol").StatusCode)
+	problem(t, get("203.0.113.66", "ab"), http.StatusBadRequest, "bad_identifier")
 	// The party's own fetch is not limited.
 	for range 3 {
 		_, err = c.OwnRegistry(ctx, res.Session)
 		require.NoError(t, err)
 	}
 
-	// Per address, with addresses from a trusted proxy.
-	hcfg = generous
+	// Per address.
+	hcfg = proxied(generous)
 	hcfg.LoginPerAddress = transport.Limit{Burst: 3, Every: 20 * time.Second}
-	hcfg.TrustForwardedFor = true
-	e = newPasswordEnv(t, attesta.Config{}, hcfg)
-	get := func(addr, login string) *http.Response {
-		return e.do(t, http.MethodGet, "/v1/registry?login="+login, http.Header{"X-Forwarded-For": {addr}}, nil)
-	}
+	e = newPasswordEnv(t, attesta.Config{Now: clock.Now}, hcfg)
+	transport.SetNow(t, e.h, clock.Now)
 	for i := range 3 {
 		assert.Equal(t, http.StatusOK, get("203.0.113.1", fmt.Sprintf("login%d", i)).StatusCode)
 	}
@@ -754,15 +800,21 @@ func TestRegistryRateLimits(t *testing.T) {
 	assert.Equal(t, "20", resp.Header.Get("Retry-After"), "one token every 20 s")
 	problem(t, get("203.0.113.1", "ab"), http.StatusTooManyRequests, "rate_limited") // before the login is read
 	assert.Equal(t, http.StatusOK, get("203.0.113.2", "login0").StatusCode, "another address")
+	clock.add(20 * time.Second)
+	assert.Equal(t, http.StatusOK, get("203.0.113.1", "login9").StatusCode, "refilled")
 }
 
-// TestIdentifierRateLimits checks the limits of code confirmation (per
-// party, per address and per identifier) and of adding identifiers.
+// TestIdentifierRateLimits checks the limits of code confirmation and of
+// adding identifiers: per party and per address in the handler, and the
+// Service's durable budgets (finding 4 of issue 14: wrong codes from one
+// party do not stop another from confirming the same email).
 func TestIdentifierRateLimits(t *testing.T) {
+	clock := newFakeClock()
 	hcfg := generous
 	hcfg.ConfirmPerParty = transport.Limit{Burst: 3, Every: time.Hour}
 	hcfg.AddPerParty = transport.Limit{Burst: 2, Every: time.Hour}
-	e := newPasswordEnv(t, attesta.Config{MaxCodeTries: 100}, hcfg)
+	e := newPasswordEnv(t, attesta.Config{MaxCodeTries: 100, Now: clock.Now}, hcfg)
+	transport.SetNow(t, e.h, clock.Now)
 	ctx := t.Context()
 	connect := func(i int) (string, *transport.Client) {
 		c := e.client(i%2 == 1)
@@ -782,15 +834,18 @@ func TestIdentifierRateLimits(t *testing.T) {
 	}
 	err = ca.ConfirmIdentifier(ctx, a, attesta.Email, "alice@example.com", code)
 	p := requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-	assert.InDelta(t, time.Hour, p.RetryAfter, float64(5*time.Second))
+	assert.Equal(t, time.Hour, p.RetryAfter)
 	// Another session of the same party shares the party's bucket.
 	again, err := ca.Connect(ctx, testkeys.Key(t, attesta.X25519, 0), e.app)
 	require.NoError(t, err)
 	err = ca.ConfirmIdentifier(ctx, again.Session, attesta.Email, "alice@example.com", code)
 	requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-	// Another party has its own.
-	err = cb.ConfirmIdentifier(ctx, b, attesta.Email, "bob@example.com", "000000")
-	requireProblem(t, err, http.StatusBadRequest, "code_unknown", attesta.ErrCodeUnknown)
+	// Another party has its own, even for the same email: B asks for a
+	// code (a minute later: the destination's cooldown) and confirms it.
+	clock.add(time.Minute)
+	_, err = cb.AddIdentifier(ctx, b, attesta.Email, "alice@example.com")
+	require.NoError(t, err)
+	require.NoError(t, cb.ConfirmIdentifier(ctx, b, attesta.Email, "Alice@Example.com", e.code(t, "alice@example.com")))
 
 	// Adding: A has added once; one more, then refused.
 	_, err = ca.AddIdentifier(ctx, a, attesta.Nickname, "alice")
@@ -818,30 +873,87 @@ func TestIdentifierRateLimits(t *testing.T) {
 	}
 	_, err = ca.AddIdentifier(ctx, a, attesta.Nickname, "alice")
 	requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
+}
 
-	// Per identifier, whichever party asks and however it is spelt.
-	hcfg = generous
-	hcfg.ConfirmPerIdentifier = transport.Limit{Burst: 2, Every: time.Hour}
-	e = newPasswordEnv(t, attesta.Config{}, hcfg)
-	a, ca = connect(0)
-	b, cb = connect(1)
-	for _, s := range []struct {
-		session string
-		c       *transport.Client
-	}{{a, ca}, {b, cb}} {
-		_, err = s.c.AddIdentifier(ctx, s.session, attesta.Email, "victim@example.com")
+// TestCodeBombing is finding 5 of issue 14 over HTTP: three parties
+// adding one victim's email ten times each send it one code, and the
+// refusals say when to try again.
+func TestCodeBombing(t *testing.T) {
+	clock := newFakeClock()
+	budgets := generousBudgets // but the server's default per destination:
+	budgets.CodeSendCooldown = transport.Limit{Burst: 1, Every: time.Minute}
+	budgets.CodeSendsPerDestination = transport.Limit{Burst: 5, Every: 24 * time.Hour / 5}
+	e := newPasswordEnv(t, attesta.Config{Now: clock.Now, Limits: budgets}, generous)
+	ctx := t.Context()
+	var sessions []string
+	for i := range 3 {
+		res, err := e.client(false).Connect(ctx, testkeys.Key(t, attesta.X25519, i), e.app)
 		require.NoError(t, err)
+		sessions = append(sessions, res.Session)
 	}
-	err = ca.ConfirmIdentifier(ctx, a, attesta.Email, "victim@example.com", "000000x")
-	requireProblem(t, err, http.StatusBadRequest, "wrong_code", attesta.ErrWrongCode)
-	err = cb.ConfirmIdentifier(ctx, b, attesta.Email, "Victim@Example.com", "000000x")
-	requireProblem(t, err, http.StatusBadRequest, "wrong_code", attesta.ErrWrongCode)
-	err = ca.ConfirmIdentifier(ctx, a, attesta.Email, " VICTIM@example.com", e.code(t, "victim@example.com"))
+	sent := 0
+	for range 10 {
+		for _, s := range sessions {
+			_, err := e.client(false).AddIdentifier(ctx, s, attesta.Email, "victim@example.org")
+			if err == nil {
+				sent++
+				continue
+			}
+			p := requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", attesta.ErrBudgetExhausted)
+			assert.Equal(t, time.Minute, p.RetryAfter)
+		}
+	}
+	assert.Equal(t, 1, sent)
+	codes, err := outbox.Codes(e.outbox, "victim@example.org")
+	require.NoError(t, err)
+	assert.Len(t, codes, 1)
+}
+
+// TestStorageBounds is finding 9 of issue 14: a registry needs a login
+// identifier, and registry writes and new parties are limited per address.
+func TestStorageBounds(t *testing.T) {
+	hcfg := proxied(generous)
+	hcfg.RegistryPutPerAddress = transport.Limit{Burst: 2, Every: time.Hour}
+	hcfg.NewPartiesPerAddress = transport.Limit{Burst: 3, Every: time.Hour}
+	e := newPasswordEnv(t, attesta.Config{}, hcfg)
+	ctx := t.Context()
+	k := testkeys.Key(t, attesta.X25519, 0)
+	res, err := e.client(false).Connect(ctx, k, e.app)
+	require.NoError(t, err)
+	block := seal(t, res.PartyID, cheapKDF(t), k)
+	_, err = e.client(false).PutRegistry(ctx, res.Session, block, 0)
+	requireProblem(t, err, http.StatusConflict, "no_identifier", attesta.ErrNoIdentifier)
+	_, err = e.client(false).AddIdentifier(ctx, res.Session, attesta.Nickname, "alice")
+	require.NoError(t, err)
+	_, err = e.client(false).PutRegistry(ctx, res.Session, block, 0)
+	require.NoError(t, err)
+	_, err = e.client(false).PutRegistry(ctx, res.Session, block, 1)
 	requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-	err = ca.ConfirmIdentifier(ctx, a, attesta.Email, "victim@", "000000")
-	requireProblem(t, err, http.StatusBadRequest, "bad_identifier", attesta.ErrBadIdentifier)
-	err = ca.ConfirmIdentifier(ctx, a, attesta.Email, "other@example.com", "000000")
-	requireProblem(t, err, http.StatusBadRequest, "code_unknown", attesta.ErrCodeUnknown)
+
+	// New parties from one address (three so far, from 127.0.0.1 which
+	// is also the proxy: the connects above named no address).
+	connectFrom := func(addr string, i int) error {
+		c := transport.NewClient(e.srv.URL, transport.WithHTTPClient(&http.Client{Transport: headerTransport{from(addr)}}))
+		_, err := c.Connect(ctx, testkeys.Key(t, attesta.X25519, i), e.app)
+		return err
+	}
+	for i := 1; i <= 3; i++ {
+		require.NoError(t, connectFrom("203.0.113.7", i))
+	}
+	err = connectFrom("203.0.113.7", 0)
+	requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
+	require.NoError(t, connectFrom("203.0.113.8", 0), "another address")
+}
+
+// headerTransport adds headers to every request.
+type headerTransport struct{ h http.Header }
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, vs := range t.h {
+		r.Header[k] = vs
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // TestPartyIdentifiersWire checks the JSON form of the party's
@@ -892,6 +1004,7 @@ func TestRegistryJSONWire(t *testing.T) {
 	k := testkeys.Key(t, attesta.X25519, 0)
 	res, err := e.client(false).Connect(ctx, k, e.app)
 	require.NoError(t, err)
+	e.login(t, res.Session)
 	block := seal(t, res.PartyID, cheapKDF(t), k)
 	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + res.Session}}
 	resp := e.do(t, http.MethodPut, "/v1/registry", h, []byte(`{"registry":"`+base64.RawURLEncoding.EncodeToString(block)+`","version":0}`))

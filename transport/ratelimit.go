@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"errors"
 	"math"
 	"net"
 	"net/http"
@@ -9,25 +8,15 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/attesta-go/attesta/attesta"
 )
 
 // Limit shapes a token bucket: Burst requests at once, then one more every
 // Every. The zero Limit stands for the default of the field that holds it.
-type Limit struct {
-	Burst int
-	Every time.Duration
-}
-
-// check fills in the default and refuses a negative or half-set Limit.
-func (l *Limit) check(def Limit) error {
-	if *l == (Limit{}) {
-		*l = def
-	}
-	if l.Burst <= 0 || l.Every <= 0 {
-		return errors.New("transport: a HandlerConfig Limit needs a positive Burst and Every")
-	}
-	return nil
-}
+// It is attesta.Limit: the in-memory buckets here and the durable budgets
+// of the Service are shaped alike.
+type Limit = attesta.Limit
 
 // limiter is a token bucket per key (a client address, a party, a login),
 // for one endpoint.
@@ -68,8 +57,14 @@ func newLimiterOf[K comparable](l Limit, max int) *limiter[K] {
 // allow takes a token from key's bucket. If there is none it returns
 // false and how long until there is one.
 func (l *limiter[K]) allow(key K, now time.Time) (bool, time.Duration) {
+	return l.allowN(key, 1, now)
+}
+
+// allowN takes n tokens from key's bucket (at most its burst), or none.
+func (l *limiter[K]) allowN(key K, n int, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	cost := min(float64(n), l.burst)
 	b, ok := l.buckets[key]
 	if ok {
 		b.tokens = l.refill(b, now)
@@ -80,14 +75,29 @@ func (l *limiter[K]) allow(key K, now time.Time) (bool, time.Duration) {
 		b.tokens = l.burst
 	}
 	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= cost {
+		b.tokens -= cost
 		l.buckets[key] = b
 		return true, 0
 	}
 	l.buckets[key] = b
-	wait := time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
+	wait := time.Duration(math.Ceil((cost - b.tokens) / l.rate * float64(time.Second)))
 	return false, wait
+}
+
+// has reports whether key's bucket holds a token, taking none, and if not
+// how long until it does.
+func (l *limiter[K]) has(key K, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	if t := l.refill(b, now); t < 1 {
+		return false, time.Duration(math.Ceil((1 - t) / l.rate * float64(time.Second)))
+	}
+	return true, 0
 }
 
 func (l *limiter[K]) refill(b bucket, now time.Time) float64 {
@@ -117,31 +127,48 @@ func (l *limiter[K]) evict(now time.Time) {
 }
 
 // clientAddr is the address a request is limited under: the IP address of
-// r.RemoteAddr, or with trustForwardedFor the last address of the last
-// X-Forwarded-For header (the one the trusted proxy in front appended), if
-// it parses. An IPv6 address counts as its /64: one host commonly holds a
-// whole /64, so limiting single IPv6 addresses would limit nothing.
-func clientAddr(r *http.Request, trustForwardedFor bool) netip.Addr {
-	var a netip.Addr
-	if trustForwardedFor {
-		if vs := r.Header.Values("X-Forwarded-For"); len(vs) > 0 {
-			last := vs[len(vs)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			a, _ = netip.ParseAddr(strings.TrimSpace(last))
-		}
+// r.RemoteAddr, unless that peer is one of the trusted proxies; then the
+// X-Forwarded-For entries (every header, in order) are read from the
+// right, the end the proxies append to, past every entry that is itself a
+// trusted proxy, and the first other address is the client's. Entries
+// left of it are the client's own words and are never read. An entry that
+// does not parse stops the walk at the proxy before it. An IPv6 address
+// counts as its /64: one host commonly holds a whole /64, so limiting
+// single IPv6 addresses would limit nothing.
+func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
 	}
-	if !a.IsValid() {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
-		a, _ = netip.ParseAddr(host) // unparsable: the zero Addr, one shared bucket
-	}
+	a, _ := netip.ParseAddr(host) // unparsable: the zero Addr, one shared bucket
 	a = a.Unmap().WithZone("")
+	if isTrusted(a, trusted) {
+		var hops []string
+		for _, v := range r.Header.Values("X-Forwarded-For") {
+			hops = append(hops, strings.Split(v, ",")...)
+		}
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			a = hop.Unmap().WithZone("")
+			if !isTrusted(a, trusted) {
+				break
+			}
+		}
+	}
 	if a.Is6() {
 		a = netip.PrefixFrom(a, 64).Masked().Addr()
 	}
 	return a
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -64,29 +64,36 @@ var ErrNoMessage = errors.New("outbox: no message for that address")
 
 // LastCode returns the newest code sent to the normalised address to.
 func LastCode(path string, to string) (string, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", ErrNoMessage
-	} else if err != nil {
+	codes, err := Codes(path, to)
+	if err != nil {
 		return "", err
 	}
+	if len(codes) == 0 {
+		return "", ErrNoMessage
+	}
+	return codes[len(codes)-1], nil
+}
+
+// Codes returns every code sent to the normalised address to, oldest
+// first.
+func Codes(path string, to string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
 	defer f.Close()
-	code := ""
+	var codes []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var m Message
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return "", fmt.Errorf("outbox: %w", err)
+			return nil, fmt.Errorf("outbox: %w", err)
 		}
 		if m.To == to {
-			code = m.Code
+			codes = append(codes, m.Code)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	if code == "" {
-		return "", ErrNoMessage
-	}
-	return code, nil
+	return codes, sc.Err()
 }

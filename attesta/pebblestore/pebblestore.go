@@ -41,10 +41,12 @@
 package pebblestore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -592,28 +594,45 @@ func (km *keyedMutex[K]) lock(k K) (unlock func()) {
 	}
 }
 
-func (s *Store) Spend(ctx context.Context, k attesta.Hash, l attesta.Limit, cost int, now time.Time) error {
-	defer s.budgetMu.lock(k)()
-	var tat int64
-	if err := s.get(key('g', k[:]), &tat); err != nil && !errors.Is(err, attesta.ErrNotFound) {
-		return err
+func (s *Store) Spend(ctx context.Context, now time.Time, spends ...attesta.Spend) error {
+	// Lock every key, in one order so that two Spends cannot deadlock.
+	keys := make([]attesta.Hash, len(spends))
+	for i, sp := range spends {
+		keys[i] = sp.Key
 	}
-	next, err := l.Spend(fromNanos(tat), cost, now)
-	if err != nil {
-		return err
+	slices.SortFunc(keys, func(a, b attesta.Hash) int { return bytes.Compare(a[:], b[:]) })
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			return fmt.Errorf("pebblestore: Spend: one key twice")
+		}
+		defer s.budgetMu.lock(k)()
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
-	if tat != 0 {
-		if err := b.Delete(expiryKey(fromNanos(tat), 'g', k[:]), nil); err != nil {
+	for i, sp := range spends {
+		k := sp.Key
+		var tat int64
+		if err := s.get(key('g', k[:]), &tat); err != nil && !errors.Is(err, attesta.ErrNotFound) {
 			return err
 		}
-	}
-	if err := set(b, key('g', k[:]), nanos(next)); err != nil {
-		return err
-	}
-	if err := b.Set(expiryKey(next, 'g', k[:]), nil, nil); err != nil {
-		return err
+		next, err := sp.Limit.Spend(fromNanos(tat), sp.Cost, now)
+		if be := (*attesta.BudgetError)(nil); errors.As(err, &be) {
+			be.Spend = i
+			return be
+		} else if err != nil {
+			return err
+		}
+		if tat != 0 {
+			if err := b.Delete(expiryKey(fromNanos(tat), 'g', k[:]), nil); err != nil {
+				return err
+			}
+		}
+		if err := set(b, key('g', k[:]), nanos(next)); err != nil {
+			return err
+		}
+		if err := b.Set(expiryKey(next, 'g', k[:]), nil, nil); err != nil {
+			return err
+		}
 	}
 	return b.Commit(pebble.Sync)
 }

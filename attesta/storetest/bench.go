@@ -65,7 +65,7 @@ func Bench(b *testing.B, open func(testing.TB) attesta.Store) {
 		k := hash()
 		l := attesta.Limit{Burst: 1 << 30, Every: time.Nanosecond}
 		for b.Loop() {
-			if err := st.Spend(ctx, k, l, 1, t0); err != nil {
+			if err := st.Spend(ctx, t0, attesta.Spend{Key: k, Limit: l, Cost: 1}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -27,7 +27,7 @@ func testCollect(t *testing.T, e *env) {
 		_, err := st.RedeemChallenge(ctx, r)
 		require.NoError(t, err)
 		sessions[i] = r.Session.Hash
-		require.NoError(t, st.Spend(ctx, hash(), attesta.Limit{Burst: 1, Every: at.Sub(t0)}, 1, t0))
+		require.NoError(t, st.Spend(ctx, t0, attesta.Spend{Key: hash(), Limit: attesta.Limit{Burst: 1, Every: at.Sub(t0)}, Cost: 1}))
 		require.NoError(t, st.UseOnce(ctx, hash(), at, t0))
 	}
 	// Records that leave before t1, or move past it, count for nothing.
@@ -36,14 +36,14 @@ func testCollect(t *testing.T, e *env) {
 	require.NoError(t, err)
 	require.NoError(t, st.DeleteSession(ctx, gone.Session.Hash))
 	refilled := hash()
-	require.NoError(t, st.Spend(ctx, refilled, attesta.Limit{Burst: 1, Every: time.Hour}, 1, t0))
+	require.NoError(t, st.Spend(ctx, t0, attesta.Spend{Key: refilled, Limit: attesta.Limit{Burst: 1, Every: time.Hour}, Cost: 1}))
 	require.NoError(t, st.Refill(ctx, refilled))
 	renewed, renewedOnce := hash(), hash()
 	hourly := attesta.Limit{Burst: 2, Every: time.Hour}
-	require.NoError(t, st.Spend(ctx, renewed, hourly, 1, t0))                 // TAT t1
-	require.NoError(t, st.Spend(ctx, renewed, hourly, 1, t0))                 // TAT t0+2h
-	require.NoError(t, st.UseOnce(ctx, renewedOnce, t1, t0))                  // until t1
-	require.NoError(t, st.UseOnce(ctx, renewedOnce, t0.Add(2*time.Hour), t1)) // renewed at t1, until t0+2h
+	require.NoError(t, st.Spend(ctx, t0, attesta.Spend{Key: renewed, Limit: hourly, Cost: 1})) // TAT t1
+	require.NoError(t, st.Spend(ctx, t0, attesta.Spend{Key: renewed, Limit: hourly, Cost: 1})) // TAT t0+2h
+	require.NoError(t, st.UseOnce(ctx, renewedOnce, t1, t0))                                   // until t1
+	require.NoError(t, st.UseOnce(ctx, renewedOnce, t0.Add(2*time.Hour), t1))                  // renewed at t1, until t0+2h
 
 	// Keepers: never collected.
 	app := attesta.App{Name: "keeper", TokenHash: hash(), Created: t0}
@@ -74,7 +74,7 @@ func testCollect(t *testing.T, e *env) {
 	_, err = st.RedeemChallenge(ctx, gone)
 	assert.ErrorIs(t, err, attesta.ErrChallengeUnknown, "a used token stays used until it expires")
 	// The renewed budget and mark survived t1.
-	assert.ErrorIs(t, st.Spend(ctx, renewed, hourly, 2, t1), attesta.ErrBudgetExhausted, "a budget spent again is kept")
+	assert.ErrorIs(t, st.Spend(ctx, t1, attesta.Spend{Key: renewed, Limit: hourly, Cost: 2}), attesta.ErrBudgetExhausted, "a budget spent again is kept")
 	assert.ErrorIs(t, st.UseOnce(ctx, renewedOnce, t3, t1), attesta.ErrAlreadyUsed, "a renewed mark is kept")
 
 	// At t0+2h: the renewed budget and mark, the keeper party's session
@@ -124,7 +124,7 @@ func testCollectConcurrent(t *testing.T, e *env) {
 		// A used token and a session, a budget, a mark: four records.
 		_, err := e.st.RedeemChallenge(ctx, redemption(keyID(), t0, t1, t1))
 		require.NoError(t, err)
-		require.NoError(t, e.st.Spend(ctx, hash(), attesta.Limit{Burst: 1, Every: time.Hour}, 1, t0))
+		require.NoError(t, e.st.Spend(ctx, t0, attesta.Spend{Key: hash(), Limit: attesta.Limit{Burst: 1, Every: time.Hour}, Cost: 1}))
 		require.NoError(t, e.st.UseOnce(ctx, hash(), t1, t0))
 	}
 	var total atomic.Int64
@@ -149,14 +149,14 @@ func testCollectConcurrent(t *testing.T, e *env) {
 	budgets, marks := make([]attesta.Hash, each), make([]attesta.Hash, each)
 	for i := range each {
 		budgets[i], marks[i] = hash(), hash()
-		require.NoError(t, e.st.Spend(ctx, budgets[i], l, 1, t0))
+		require.NoError(t, e.st.Spend(ctx, t0, attesta.Spend{Key: budgets[i], Limit: l, Cost: 1}))
 		require.NoError(t, e.st.UseOnce(ctx, marks[i], t1, t0))
 	}
 	errs = race(2*each+4, func(i int) error {
 		st := hs[i%2]
 		switch {
 		case i < each:
-			return st.Spend(ctx, budgets[i], l, 2, t1)
+			return st.Spend(ctx, t1, attesta.Spend{Key: budgets[i], Limit: l, Cost: 2})
 		case i < 2*each:
 			return st.UseOnce(ctx, marks[i-each], t1.Add(time.Hour), t1)
 		default:
@@ -168,7 +168,7 @@ func testCollectConcurrent(t *testing.T, e *env) {
 		require.NoError(t, err)
 	}
 	for i := range each {
-		assert.ErrorIs(t, e.st.Spend(ctx, budgets[i], l, 1, t1), attesta.ErrBudgetExhausted, "budget %d renewed during a Collect", i)
+		assert.ErrorIs(t, e.st.Spend(ctx, t1, attesta.Spend{Key: budgets[i], Limit: l, Cost: 1}), attesta.ErrBudgetExhausted, "budget %d renewed during a Collect", i)
 		assert.ErrorIs(t, e.st.UseOnce(ctx, marks[i], t1.Add(time.Hour), t1), attesta.ErrAlreadyUsed, "mark %d renewed during a Collect", i)
 	}
 }

@@ -52,7 +52,7 @@ func testRestart(t *testing.T, e *env) {
 
 	l := attesta.Limit{Burst: 2, Every: time.Hour}
 	budget, mark := hash(), hash()
-	require.NoError(t, st.Spend(ctx, budget, l, 2, t0))
+	require.NoError(t, st.Spend(ctx, t0, attesta.Spend{Key: budget, Limit: l, Cost: 2}))
 	require.NoError(t, st.UseOnce(ctx, mark, t0.Add(10*time.Minute), t0))
 
 	n, err := st.Collect(ctx, t0.Add(30*time.Minute))
@@ -107,7 +107,7 @@ func testRestart(t *testing.T, e *env) {
 	_, err = st.PutRegistry(ctx, party, []byte("v2'"), 1)
 	assert.ErrorIs(t, err, attesta.ErrVersionConflict, "the version survives a restart")
 
-	assert.ErrorIs(t, st.Spend(ctx, budget, l, 1, t0), attesta.ErrBudgetExhausted, "a spent budget survives a restart")
+	assert.ErrorIs(t, st.Spend(ctx, t0, attesta.Spend{Key: budget, Limit: l, Cost: 1}), attesta.ErrBudgetExhausted, "a spent budget survives a restart")
 	require.NoError(t, st.UseOnce(ctx, mark, t1.Add(time.Hour), t1), "a mark past its expiry is free")
 	assert.ErrorIs(t, st.UseOnce(ctx, mark, t1.Add(time.Hour), t1), attesta.ErrAlreadyUsed)
 

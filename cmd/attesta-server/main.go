@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format` on stderr: text or json")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
-	fs.Float64Var(&cfg.ratePerSecond, "rate-per-address", 20, "challenge requests a `rate` per second each client address may make on each connect endpoint (bursts of twice that); raise it only for load tests from few addresses")
+	fs.Float64Var(&cfg.ratePerSecond, "rate-per-address", 0, "challenge requests a `rate` per second each client address may make on each connect endpoint, and new parties it may register (bursts of twice that); 0: the defaults, 20 requests a second and 100 new parties an hour; raise it only for load tests from few addresses")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()

@@ -75,6 +75,8 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 	hc := transport.HandlerConfig{Logger: log}
 	if cfg.ratePerSecond > 0 {
 		hc.RatePerSecond, hc.RateBurst = cfg.ratePerSecond, int(max(1, 2*cfg.ratePerSecond))
+		// Load tests register from few addresses: new parties follow.
+		hc.NewPartiesPerAddress = transport.Limit{Burst: hc.RateBurst, Every: time.Duration(float64(time.Second) / cfg.ratePerSecond)}
 	}
 	h, err := transport.NewHandler(svc, hc)
 	if err != nil {

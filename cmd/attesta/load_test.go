@@ -35,7 +35,7 @@ type loadServer struct {
 // unlimited is a handler configuration under which the tests' one client
 // address is never rate-limited; limited one under which it soon is.
 var (
-	unlimited = transport.HandlerConfig{RatePerSecond: 1e9, RateBurst: 1e9}
+	unlimited = transport.HandlerConfig{RatePerSecond: 1e9, RateBurst: 1e9, NewPartiesPerAddress: transport.Limit{Burst: 1e9, Every: time.Nanosecond}}
 	limited   = transport.HandlerConfig{RatePerSecond: 5, RateBurst: 5}
 )
 

@@ -53,8 +53,11 @@ func decodeStrict(t *testing.T, stdout string, v any) {
 func loginServer(t *testing.T) *demoServer {
 	t.Helper()
 	loose := transport.Limit{Burst: 1000, Every: time.Millisecond}
-	srv, err := startDemoServerWith(slog.New(slog.DiscardHandler), attesta.Config{KDFFloors: &kdf.Floors{}}, transport.HandlerConfig{
-		LoginPerIdentifier: loose, LoginPerAddress: loose, ConfirmPerParty: loose, AddPerParty: loose, IdentifierPerAddress: loose,
+	srv, err := startDemoServerWith(slog.New(slog.DiscardHandler), attesta.Config{KDFFloors: &kdf.Floors{}, Limits: attesta.Limits{
+		CodeSendCooldown: loose, CodeSendsPerDestination: loose, CodeSendsPerParty: loose, CodeSendsTotal: loose,
+		CodeTriesPerIdentifier: loose, RegistryFetchesPerLogin: loose,
+	}}, transport.HandlerConfig{
+		LoginPerIdentifierAndAddress: loose, LoginPerAddress: loose, ConfirmPerParty: loose, AddPerParty: loose, IdentifierPerAddress: loose, RegistryPutPerAddress: loose, NewPartiesPerAddress: loose,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, srv.close()) })
