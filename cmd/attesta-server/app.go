@@ -6,11 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/internal/rnd"
 )
 
 const appUsage = `Usage:
@@ -23,16 +24,21 @@ letter or digit. These commands open the data directory themselves: stop
 the server first. Like the server, they check the server secret
 DIR/secret and make it if it is missing.
 
+With -store postgres://… (or $ATTESTA_STORE) they work on that database
+instead, while servers run on it (there is no lock to wait for); the
+secret is then read only if its file is there.
+
 Flags:
 `
 
-// appCommand runs "app create|list|revoke" on the store in dataDir (the
-// value of the top-level -data flag, which the subcommand's own -data
-// overrides).
-func appCommand(ctx context.Context, dataDir string, args []string, stdout, stderr io.Writer) int {
+// appCommand runs "app create|list|revoke" on the store sf names (the
+// top-level -data, -store and -secret, which the subcommand's own flags
+// override).
+func appCommand(ctx context.Context, sf storeFlags, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("attesta-server app", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&dataDir, "data", dataDir, "the data directory `DIR`")
+	fs.StringVar(&sf.dataDir, "data", sf.dataDir, "the data directory `DIR`")
+	sf.add(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), appUsage)
 		fs.PrintDefaults()
@@ -56,17 +62,25 @@ func appCommand(ctx context.Context, dataDir string, args []string, stdout, stde
 		return 2
 	}
 
-	store, err := openStore(dataDir, verb == "create")
+	store, err := openStore(ctx, sf, verb == "create" && !sf.shared())
 	if err != nil {
 		return fail(err)
 	}
 	defer store.Close()
 	// The Service needs the secret, although applications do not use it:
 	// read it, or make it as the server would, so that every command that
-	// opens the data directory checks it the same way.
-	secret, err := openSecret(ctx, store, dataDir, func(_ bool, msg string) {
-		fmt.Fprintf(stderr, "attesta-server: %s: %s\n", filepath.Join(dataDir, secretFile), msg)
-	})
+	// opens the data directory checks it the same way. On a shared
+	// database without a secret file here (an operator's machine, not a
+	// server's), a throwaway one serves: nothing these commands store
+	// depends on it.
+	var secret []byte
+	if _, serr := os.Stat(sf.secretPath()); sf.shared() && errors.Is(serr, os.ErrNotExist) {
+		secret = rnd.Bytes(attesta.SecretSize)
+	} else {
+		secret, err = openSecret(ctx, store, sf, func(_ bool, msg string) {
+			fmt.Fprintf(stderr, "attesta-server: %s: %s\n", sf.secretPath(), msg)
+		})
+	}
 	if err != nil {
 		return fail(err)
 	}

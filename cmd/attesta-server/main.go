@@ -1,9 +1,10 @@
 // Command attesta-server is Attesta's demo server: the key register/connect
 // and password login protocols over HTTP, on an embedded Pebble store in
-// one directory.
+// one directory, or on a PostgreSQL database that several servers share
+// (-store postgres://…, or $ATTESTA_STORE).
 //
-//	attesta-server [-data DIR] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
-//	attesta-server app create|list|revoke [-data DIR] [NAME]
+//	attesta-server [-data DIR] [-store URL] [-secret FILE] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
+//	attesta-server app create|list|revoke [-data DIR] [-store URL] [NAME]
 //
 // The data directory holds the store, the server secret (DIR/secret, 32
 // random bytes, mode 0600, made on first start; it keys the identifier
@@ -57,6 +58,12 @@ The data directory holds, beside the store:
                 line each: this demo server writes them there instead of
                 sending them. The log says only that a code was sent.
 
+With -store postgres://… (or $ATTESTA_STORE) the state is in that
+PostgreSQL database instead of the data directory, and any number of
+servers may share it; each still keeps its outbox and the demo token in
+its data directory, and all of them need the same server secret: give
+them one file with -secret FILE. The secret never goes into the database.
+
 Server flags:
 `
 
@@ -70,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfg := serverConfig{}
 	fs.StringVar(&cfg.dataDir, "data", "./attesta-data", "the data directory `DIR`: the Pebble store, secret, outbox.jsonl and demo-app-token")
+	sf := storeFlags{dsn: os.Getenv(storeEnv)}
+	sf.add(fs)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8700", "listen on `HOST:PORT`")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format` on stderr: text or json")
@@ -82,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage(err)
 	}
+	cfg.storeDSN, cfg.secretPath = sf.dsn, sf.secret
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "attesta-server: %v\n", err)
@@ -99,7 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Info("attesta-server stopped")
 		return 0
 	case rest[0] == "app":
-		return appCommand(context.Background(), cfg.dataDir, rest[1:], stdout, stderr)
+		sf.dataDir = cfg.dataDir
+		return appCommand(context.Background(), sf, rest[1:], stdout, stderr)
 	case rest[0] == "help":
 		fs.SetOutput(stdout)
 		fs.Usage()

@@ -20,6 +20,8 @@ import (
 type serverConfig struct {
 	ratePerSecond   float64
 	dataDir         string
+	storeDSN        string // -store: a PostgreSQL URL, or "" for Pebble in dataDir
+	secretPath      string // -secret: "" for dataDir/secret
 	addr            string
 	shutdownTimeout time.Duration
 }
@@ -40,7 +42,8 @@ const (
 // the collector, close the store. stopSignals is called when the shutdown
 // starts, so that a second SIGINT kills the process at once.
 func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.Writer, log *slog.Logger) (err error) {
-	store, err := openStore(cfg.dataDir, true)
+	sf := storeFlags{dataDir: cfg.dataDir, dsn: cfg.storeDSN, secret: cfg.secretPath}
+	store, err := openStore(ctx, sf, true)
 	if err != nil {
 		return err
 	}
@@ -49,11 +52,11 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	secret, err := openSecret(ctx, store, cfg.dataDir, func(warn bool, msg string) {
+	secret, err := openSecret(ctx, store, sf, func(warn bool, msg string) {
 		if warn {
-			log.Warn(msg, "file", filepath.Join(cfg.dataDir, secretFile))
+			log.Warn(msg, "file", sf.secretPath())
 		} else {
-			log.Info(msg, "file", filepath.Join(cfg.dataDir, secretFile))
+			log.Info(msg, "file", sf.secretPath())
 		}
 	})
 	if err != nil {
