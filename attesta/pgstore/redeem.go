@@ -5,55 +5,70 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/attesta-go/attesta/attesta"
 )
 
+// RedeemChallenge is one transaction of two pipelined batches (one round
+// trip each: with BEGIN and COMMIT four in all, five for a known key).
+//
+// The order of its statements is chosen for SERIALIZABLE: PostgreSQL's
+// predicate locks on a B-tree are per page, so a transaction that read an
+// absent key (is this key known?) and then inserted it would conflict
+// with every concurrent first connect whose key falls on the same index
+// page, each reading what the other inserts, and most of them would have
+// to run again. So a first connect never reads its key: it inserts it
+// (INSERT … ON CONFLICT DO NOTHING checks the index without a predicate
+// lock) and learns from the rows inserted whether it was new; only a known key is
+// read, which reads a row no concurrent transaction inserts.
 func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (out attesta.Redeemed, err error) {
 	c := r.Challenge
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		out = attesta.Redeemed{Challenge: c}
+		var (
+			used, inserted pgconn.CommandTag
+			banned         bool
+			pid            []byte
+		)
+		b := &pgx.Batch{}
 		// The token first: of concurrent redemptions, the others wait on
 		// this row and then fail to serialize (retried: they then find
-		// it).
-		tag, err := tx.Exec(ctx, `INSERT INTO used_tokens (token_hash, expires) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING`,
-			c.TokenHash[:], nanos(c.ExpiresAt))
-		if err != nil {
+		// it used).
+		b.Queue(`INSERT INTO used_tokens (token_hash, expires) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING`,
+			c.TokenHash[:], nanos(c.ExpiresAt)).Exec(func(ct pgconn.CommandTag) error { used = ct; return nil })
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM bans WHERE key_id = $1)`, c.KeyID[:]).QueryRow(func(row pgx.Row) error { return row.Scan(&banned) })
+		// The key, for the new party, unless it is banned or known.
+		b.Queue(`INSERT INTO party_keys (key_id, party_id, key_type, added)
+			SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM bans WHERE key_id = $1)
+			ON CONFLICT (key_id) DO NOTHING`,
+			c.KeyID[:], r.NewParty[:], int16(c.KeyType), nanos(r.Now)).Exec(func(ct pgconn.CommandTag) error { inserted = ct; return nil })
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return attesta.ErrChallengeUnknown
-		}
-		var banned bool
-		var pid []byte
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bans WHERE key_id = $1), (SELECT party_id FROM party_keys WHERE key_id = $1)`,
-			c.KeyID[:]).Scan(&banned, &pid); err != nil {
-			return err
-		}
-		if banned {
+		switch {
+		case used.RowsAffected() == 0:
+			return attesta.ErrChallengeUnknown // rolled back: nothing written
+		case banned:
 			return commitThen{attesta.ErrKeyBanned} // the token stays used
 		}
-		if pid != nil {
+		b = &pgx.Batch{}
+		if inserted.RowsAffected() == 1 {
+			out.PartyID, out.IsNew = r.NewParty, true
+			b.Queue(`INSERT INTO parties (party_id, created) VALUES ($1, $2)`, r.NewParty[:], nanos(r.Now))
+		} else {
+			// A known key. (A concurrent first connect of it that has not
+			// committed makes the insert above fail to serialize instead.)
+			if err := tx.QueryRow(ctx, `SELECT party_id FROM party_keys WHERE key_id = $1`, c.KeyID[:]).Scan(&pid); err != nil {
+				return err
+			}
 			if err := copyInto(out.PartyID[:], pid, "party id"); err != nil {
 				return err
 			}
-		} else {
-			out.PartyID, out.IsNew = r.NewParty, true
-			if _, err := tx.Exec(ctx, `INSERT INTO parties (party_id, created) VALUES ($1, $2)`, r.NewParty[:], nanos(r.Now)); err != nil {
-				return err
-			}
-			tag, err := tx.Exec(ctx, `INSERT INTO party_keys (key_id, party_id, key_type, added) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING`,
-				c.KeyID[:], r.NewParty[:], int16(c.KeyType), nanos(r.Now))
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return errConflict // a concurrent first connect of the key won
-			}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sessions (session_hash, party_id, key_id, app, expires) VALUES ($1, $2, $3, $4, $5)`,
+		b.Queue(`INSERT INTO sessions (session_hash, party_id, key_id, app, expires) VALUES ($1, $2, $3, $4, $5)`,
 			r.Session.Hash[:], out.PartyID[:], c.KeyID[:], c.App, nanos(r.Session.ExpiresAt))
-		return err
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return attesta.Redeemed{}, err

@@ -15,7 +15,9 @@ import (
 //     mark, party, key index, session); /known: a known key's (mark,
 //     session); /new-parallel: first connects from GOMAXPROCS×4
 //     goroutines at once (what grouping commits buys).
-//   - Spend, UseOnce: a budget taken from, a mark recorded, each durable.
+//   - Spend, UseOnce: a budget taken from, a mark recorded, each durable;
+//     Spend/parallel: fresh budgets from GOMAXPROCS×4 goroutines at once
+//     (unrelated budgets must not conflict).
 //   - PutRegistry: a 1 KiB block replaced under compare-and-swap.
 //   - AppByToken, KeyBanned, Session: the point reads of every connect
 //     and every authenticated request.
@@ -69,6 +71,19 @@ func Bench(b *testing.B, open func(testing.TB) attesta.Store) {
 				b.Fatal(err)
 			}
 		}
+	})
+	b.Run("Spend/parallel", func(b *testing.B) {
+		st := open(b)
+		l := attesta.Limit{Burst: 1 << 30, Every: time.Nanosecond}
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := st.Spend(ctx, t0, attesta.Spend{Key: hash(), Limit: l, Cost: 1}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 	b.Run("UseOnce", func(b *testing.B) {
 		st := open(b)
