@@ -22,10 +22,21 @@
 // version it was read at; a budget spent from two servers at once is
 // spent once per unit. A refusal that must be durable (a banned key's
 // token still recorded as used; a wrong code counted; an expired code
-// dropped) commits before the refusal is returned. Read-only methods
-// that are one statement run as that statement, which is a transaction
-// of its own: every connection's default_transaction_isolation is
-// serializable, so they are SERIALIZABLE too.
+// dropped) commits before the refusal is returned. Methods that are one
+// statement (the reads, and writes such as CreateApp, UseOnce or
+// PutRegistry's compare-and-swap) run as that statement, which is a
+// transaction of its own: every connection's
+// default_transaction_isolation is serializable, so they are SERIALIZABLE
+// too.
+//
+// PostgreSQL's SERIALIZABLE tracks reads of a B-tree per page, so a
+// transaction that looks up a key, finds nothing and inserts it conflicts
+// with every concurrent one doing the same on that page. The hot paths
+// never read an absent key: a first connect inserts its key (INSERT … ON
+// CONFLICT DO NOTHING checks the index without such a read) and reads
+// only a known one; Spend reads its budgets through an upsert; UseOnce is
+// one upsert. Unrelated connects and spends then never retry
+// (BenchmarkStoreSteps' parallel runs count 0 retries).
 //
 // Acknowledged means durable: a method returns after its COMMIT, which
 // PostgreSQL returns after the commit is flushed to its write-ahead log.
