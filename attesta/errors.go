@@ -16,7 +16,10 @@ var (
 	ErrUnsupportedKey = errors.New("attesta: unsupported key")
 	// ErrKeyTooSmall: an RSA modulus below MinRSABits.
 	ErrKeyTooSmall = errors.New("attesta: rsa key too small")
-	// ErrKeyTooLarge: an RSA modulus above MaxRSABits.
+	// ErrKeyTooLarge: an RSA modulus above MaxRSABits, or an RSA private
+	// key (in any form) with a number above its bound: a prime or CRT
+	// value above MaxRSAPrimeBits, a modulus or private exponent above
+	// MaxRSABits. It is refused before any arithmetic on it.
 	ErrKeyTooLarge = errors.New("attesta: rsa key too large")
 	// ErrEvenModulus: an RSA modulus that is even (never a product of two
 	// odd primes). Also matches ErrBadKey.
@@ -24,9 +27,11 @@ var (
 	// ErrBadExponent: an RSA public exponent other than 65537. Also matches
 	// ErrUnsupportedKey.
 	ErrBadExponent = &keyError{msg: "attesta: rsa exponent is not 65537", is: ErrUnsupportedKey}
-	// ErrPrivateKeyDisclosed: a private key arrived where a public key was
-	// expected. Its public key is now banned for ever.
-	ErrPrivateKeyDisclosed = errors.New("attesta: private key disclosed; the key is banned")
+	// ErrPrivateKeyDisclosed: a private key, or a container that says it
+	// holds one, arrived where a public key was expected. The server bans
+	// a key only when it proved the key's private half (DetectPrivateKey):
+	// this error alone does not say that anything was banned.
+	ErrPrivateKeyDisclosed = errors.New("attesta: private key disclosed")
 	// ErrKeyBanned: the key was banned (its private key was disclosed).
 	ErrKeyBanned = errors.New("attesta: key is banned")
 	// ErrBadAppToken: the application token is unknown, malformed or revoked.

@@ -3,7 +3,7 @@ package attesta_test
 import (
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -62,7 +62,7 @@ func TestKeyRoundTrips(t *testing.T) {
 	}
 }
 
-func pack(t *testing.T, v ...any) []byte {
+func pack(t testing.TB, v ...any) []byte {
 	t.Helper()
 	b, err := cborx.Marshal(v)
 	require.NoError(t, err)
@@ -160,51 +160,6 @@ func TestParsePrivateKeyRefusals(t *testing.T) {
 	assert.Nil(t, small)
 }
 
-func TestDisclosedKeyForms(t *testing.T) {
-	rsaKey := testkeys.Key(t, attesta.RSA2048, 0)
-	der, err := rsaKey.MarshalPKCS8()
-	require.NoError(t, err)
-	pkcs1, _ := pem.Decode(testkeys.File(t, "rsa2048-pkcs1.pem"))
-	tests := []struct {
-		name     string
-		in       []byte
-		bannable bool
-	}{
-		{"packed rsa", rsaKey.Pack(), true},
-		{"packed x25519", testkeys.Key(t, attesta.X25519, 0).Pack(), true},
-		{"packed mlkem768x25519", testkeys.Key(t, attesta.MLKEM768X25519, 0).Pack(), true},
-		{"pkcs8 der", der, true},
-		{"pkcs8 pem", rsaKey.MarshalPEM(), true},
-		{"pkcs8 pem x25519", testkeys.Key(t, attesta.X25519, 0).MarshalPEM(), true},
-		{"attesta pem", testkeys.Key(t, attesta.MLKEM768X25519, 0).MarshalPEM(), true},
-		{"pkcs1 pem", testkeys.File(t, "rsa2048-pkcs1.pem"), true},
-		{"pkcs1 der", pkcs1.Bytes, true},
-		{"openssh", testkeys.File(t, "rsa2048-openssh.pem"), true},
-		{"openssh encrypted", testkeys.File(t, "rsa2048-openssh-encrypted.pem"), true},
-		{"openssh raw", func() []byte { b, _ := pem.Decode(testkeys.File(t, "rsa2048-openssh.pem")); return b.Bytes }(), true},
-		{"openssh ed25519", testkeys.File(t, "ed25519-openssh.pem"), false},
-		{"sec1 p256", testkeys.File(t, "p256-sec1.pem"), false},
-		{"rsa1024 pkcs8", testkeys.File(t, "rsa1024-pkcs8.pem"), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pub, disclosed := attesta.DetectPrivateKey(tt.in)
-			assert.True(t, disclosed)
-			assert.Equal(t, tt.bannable, pub != nil)
-		})
-	}
-	for _, pub := range [][]byte{rsaKey.Public().Pack(), testkeys.File(t, "rsa2048-public.pem"), []byte("junk")} {
-		_, disclosed := attesta.DetectPrivateKey(pub)
-		assert.False(t, disclosed)
-	}
-	// The banned id is the id of the key's packed public form.
-	pub, _ := attesta.DetectPrivateKey(testkeys.File(t, "rsa2048-openssh-encrypted.pem"))
-	pub2, _ := attesta.DetectPrivateKey(testkeys.File(t, "rsa2048-openssh.pem"))
-	assert.Equal(t, pub2.ID(), pub.ID())
-	pub3, _ := attesta.DetectPrivateKey(testkeys.File(t, "rsa2048-pkcs1.pem"))
-	assert.Equal(t, pub3.ID(), pub.ID())
-}
-
 func TestGenerateKey(t *testing.T) {
 	for _, alg := range []attesta.Algorithm{attesta.X25519, attesta.MLKEM768X25519} {
 		k, err := attesta.GenerateKey(alg)
@@ -214,4 +169,32 @@ func TestGenerateKey(t *testing.T) {
 	}
 	_, err := attesta.GenerateKey("dsa")
 	assert.ErrorIs(t, err, attesta.ErrUnsupportedKey)
+}
+
+// TestEncryptCost checks EncryptCost's table: RSA-2048 is the unit, the
+// cost grows with the modulus bucket by bucket, every key costs at least
+// one unit, and the fixtures' costs are the table's.
+func TestEncryptCost(t *testing.T) {
+	keys := costKeys(t)
+	assert.Equal(t, 1, keys["rsa2048"].EncryptCost())
+	prev := 0
+	for _, bits := range costBuckets {
+		c := keys[fmt.Sprintf("rsa%d", bits)].EncryptCost()
+		assert.Greater(t, c, prev, "rsa%d", bits)
+		prev = c
+		// A modulus one bit over the bucket's lower edge costs the bucket.
+		if bits > attesta.MinRSABits {
+			k, err := attesta.ParsePublicKey(pack(t, uint64(attesta.RSAPublic), []byte{1, 0, 1}, testkeys.Odd(bits-1).Bytes()))
+			require.NoError(t, err)
+			assert.Equal(t, c, k.EncryptCost(), "rsa%d", bits-1)
+		}
+	}
+	assert.Equal(t, 158, keys["rsa16384"].EncryptCost())
+	for _, name := range []string{"x25519", "mlkem768x25519"} {
+		assert.GreaterOrEqual(t, keys[name].EncryptCost(), 1, name)
+		assert.Less(t, keys[name].EncryptCost(), keys["rsa4096"].EncryptCost(), name)
+	}
+	assert.Equal(t, keys["rsa4096"].EncryptCost(), testkeys.Key(t, attesta.RSA4096, 0).Public().EncryptCost())
+	assert.Equal(t, 3, testkeys.Key(t, attesta.X25519, 0).Public().EncryptCost())
+	assert.Equal(t, 5, testkeys.Key(t, attesta.MLKEM768X25519, 0).Public().EncryptCost())
 }

@@ -1,21 +1,26 @@
 package attesta
 
 import (
-	"bytes"
 	"crypto/ecdh"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"strings"
-
-	"golang.org/x/crypto/ssh"
-
-	"github.com/attesta-go/attesta/internal/cborx"
 )
+
+// The PEM, DER, PKIX and PKCS#8 converters, for key files. They are the
+// client's and the CLI's: the server reads keys only in the packed form
+// (ParsePublicKey) and, to catch a disclosure, through DetectPrivateKey.
+//
+// Bounded work: every input is at most MaxKeyFileSize bytes; a private
+// key's DER is read for shape and the size of its numbers (der.go) before
+// x509 parses it. The public-key parsers hand their input to x509
+// directly: crypto/x509 reads an RSA public key's integers without
+// computing with them, and the sizes are checked right after
+// (newRSAPublicKey, before n is used); an elliptic-curve key is checked
+// against its named curve only, a fixed cost, and other curves are
+// refused unread.
 
 // PEM block types of Attesta's own key files, used for key types that have
 // no standard PKIX/PKCS#8 encoding (ML-KEM-768+X25519). The block holds the
@@ -68,14 +73,6 @@ func (k *PublicKey) MarshalPKIX() ([]byte, error) {
 	return nil, fmt.Errorf("%w: no pkix form for %v", ErrUnsupportedKey, k.typ)
 }
 
-func (k *PublicKey) rawX25519() (*ecdh.PublicKey, error) {
-	_, f, err := decodePacked(k.packed)
-	if err != nil {
-		return nil, err
-	}
-	return ecdh.X25519().NewPublicKey(f[0])
-}
-
 // MarshalPEM returns the key as a PEM "PUBLIC KEY" (PKIX) block, or an
 // "ATTESTA PUBLIC KEY" block holding the packed key.
 func (k *PublicKey) MarshalPEM() []byte {
@@ -105,11 +102,55 @@ func ParsePrivateKeyPEM(data []byte) (*PrivateKey, error) {
 }
 
 // ParsePrivateKeyDER parses a PKCS#8 (RSA or X25519) or PKCS#1 (RSA) DER
-// private key, under the protocol's rules on size and exponent.
+// private key, under the protocol's rules on size and exponent. The DER is
+// read for shape and the size of every number first (readDER: a number
+// over its bound is ErrKeyTooLarge, and x509 never sees it), then parsed
+// by crypto/x509; an RSA key is rebuilt from its primes as the packed form
+// is (rsaFromPrimes), which costs one exponentiation modulo its larger
+// prime.
 func ParsePrivateKeyDER(der []byte) (*PrivateKey, error) {
-	k, err := privateFromDER(der)
-	if err != nil {
+	if len(der) > MaxKeyFileSize {
+		return nil, fmt.Errorf("%w: key file over %d bytes", ErrBadKey, MaxKeyFileSize)
+	}
+	dk, err := readDER(der)
+	if errors.Is(err, errNotPrivate) {
+		return nil, fmt.Errorf("%w: not a PKCS#8, PKCS#1 or SEC 1 private key", ErrBadKey)
+	} else if err != nil {
 		return nil, err
+	}
+	var raw any
+	switch dk.kind {
+	case derPKCS1:
+		raw, err = x509.ParsePKCS1PrivateKey(der)
+	case derPKCS8RSA, derPKCS8X25519:
+		raw, err = x509.ParsePKCS8PrivateKey(der)
+	default:
+		return nil, fmt.Errorf("%w: a private key of a type with no packed form", ErrUnsupportedKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+	}
+	var k *PrivateKey
+	switch raw := raw.(type) {
+	case *rsa.PrivateKey:
+		if len(raw.Primes) != 2 {
+			return nil, fmt.Errorf("%w: multi-prime rsa", ErrUnsupportedKey)
+		}
+		if k, err = rsaFromPrimes(raw.E, raw.Primes[0], raw.Primes[1]); err != nil {
+			return nil, err
+		}
+		if k.rsa.N.Cmp(raw.N) != 0 {
+			return nil, fmt.Errorf("%w: rsa modulus is not the product of the primes", ErrBadKey)
+		}
+	case *ecdh.PrivateKey:
+		if raw.Curve() != ecdh.X25519() {
+			return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, raw)
+		}
+		if k, err = newX25519PrivateKey(raw); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, raw)
 	}
 	if err := vetPrivate(k); err != nil {
 		return nil, err
@@ -144,6 +185,9 @@ func ParsePublicKeyPEM(data []byte) (*PublicKey, error) {
 
 // ParsePublicKeyDER parses a PKIX DER public key (RSA or X25519).
 func ParsePublicKeyDER(der []byte) (*PublicKey, error) {
+	if len(der) > MaxKeyFileSize {
+		return nil, fmt.Errorf("%w: key file over %d bytes", ErrBadKey, MaxKeyFileSize)
+	}
 	k, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
@@ -154,10 +198,10 @@ func ParsePublicKeyDER(der []byte) (*PublicKey, error) {
 func publicFromCrypto(k any) (*PublicKey, error) {
 	switch k := k.(type) {
 	case *rsa.PublicKey:
-		if !big.NewInt(int64(k.E)).IsInt64() || k.E != RSAExponent {
+		if k.E != RSAExponent {
 			return nil, ErrBadExponent
 		}
-		return newRSAPublicKey(k.N.Bytes(), big.NewInt(int64(k.E)).Bytes())
+		return newRSAPublicKey(k.N.Bytes(), []byte{0x01, 0x00, 0x01})
 	case *ecdh.PublicKey:
 		if k.Curve() != ecdh.X25519() {
 			break
@@ -165,136 +209,4 @@ func publicFromCrypto(k any) (*PublicKey, error) {
 		return ParsePublicKey(mustPack(X25519Public, k.Bytes()))
 	}
 	return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, k)
-}
-
-func mustPack(t KeyType, fields ...[]byte) []byte {
-	v := []any{uint64(t)}
-	for _, f := range fields {
-		v = append(v, f)
-	}
-	b, err := cborx.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-// privateFromDER parses PKCS#8, PKCS#1 or SEC 1 DER without the protocol's
-// policy, for both the converters and the disclosure check.
-func privateFromDER(der []byte) (*PrivateKey, error) {
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return privateFromCrypto(k)
-	}
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		return privateFromCrypto(k)
-	}
-	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return privateFromCrypto(k)
-	}
-	return nil, fmt.Errorf("%w: not a PKCS#8, PKCS#1 or SEC 1 private key", ErrBadKey)
-}
-
-// errForeignPrivate marks a private key of a type the protocol has no packed
-// form for (ECDSA, Ed25519): still a disclosure, but with no key id to ban.
-var errForeignPrivate = errors.New("attesta: private key of a foreign type")
-
-func privateFromCrypto(k any) (*PrivateKey, error) {
-	switch k := k.(type) {
-	case *rsa.PrivateKey:
-		if len(k.Primes) != 2 {
-			return nil, fmt.Errorf("%w: multi-prime rsa", ErrUnsupportedKey)
-		}
-		return rsaFromPrimes(k.E, k.Primes[0], k.Primes[1])
-	case *ecdh.PrivateKey:
-		if k.Curve() == ecdh.X25519() {
-			return newX25519PrivateKey(k)
-		}
-	}
-	return nil, errForeignPrivate
-}
-
-// vetPrivate applies the protocol's policy (RSA size and exponent) to a
-// private key parsed leniently.
-func vetPrivate(k *PrivateKey) error {
-	if k.typ != RSAPrivate {
-		return nil
-	}
-	_, err := ParsePublicKey(k.pub.packed)
-	return err
-}
-
-// DetectPrivateKey reports whether data is a private key in any form the server
-// recognises: the packed private form, PKCS#1, PKCS#8 or SEC 1 DER, PEM of
-// any private key type (including OpenSSH and encrypted PKCS#8), or an
-// OpenSSH key. It returns the public key to ban when the key is of a type
-// the protocol can name (RSA, X25519, ML-KEM-768+X25519), else nil.
-func DetectPrivateKey(data []byte) (pub *PublicKey, disclosed bool) {
-	if len(data) > MaxKeyFileSize {
-		return nil, false
-	}
-	if k, err := parsePackedPrivate(data); err == nil {
-		return k.pub, true
-	}
-	if k, err := privateFromDER(data); err == nil {
-		return k.pub, true
-	} else if errors.Is(err, errForeignPrivate) {
-		return nil, true
-	}
-	if bytes.HasPrefix(data, []byte("openssh-key-v1\x00")) {
-		data = pem.EncodeToMemory(&pem.Block{Type: "OPENSSH PRIVATE KEY", Bytes: data})
-	}
-	rest := data
-	for range 8 {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if !strings.Contains(b.Type, "PRIVATE KEY") {
-			continue
-		}
-		return publicOfPEMPrivate(b), true
-	}
-	return nil, false
-}
-
-// publicOfPEMPrivate derives the public key of a PEM private key block, or
-// nil when it cannot (foreign types, encrypted keys without a clear public
-// part).
-func publicOfPEMPrivate(b *pem.Block) *PublicKey {
-	switch b.Type {
-	case pemPrivate:
-		if k, err := parsePackedPrivate(b.Bytes); err == nil {
-			return k.pub
-		}
-		return nil
-	case "OPENSSH PRIVATE KEY":
-		raw, err := ssh.ParseRawPrivateKey(pem.EncodeToMemory(b))
-		var missing *ssh.PassphraseMissingError
-		switch {
-		case err == nil:
-			if k, err := privateFromCrypto(raw); err == nil {
-				return k.pub
-			}
-		case errors.As(err, &missing) && missing.PublicKey != nil:
-			// An encrypted OpenSSH key carries its public key in clear.
-			if cp, ok := missing.PublicKey.(ssh.CryptoPublicKey); ok {
-				if rk, ok := cp.CryptoPublicKey().(*rsa.PublicKey); ok {
-					return unvettedRSAPublic(rk)
-				}
-			}
-		}
-		return nil
-	}
-	if k, err := privateFromDER(b.Bytes); err == nil {
-		return k.pub
-	}
-	return nil
-}
-
-// unvettedRSAPublic packs an RSA public key without the size policy, so that
-// a disclosed small key can still be banned by id.
-func unvettedRSAPublic(k *rsa.PublicKey) *PublicKey {
-	packed := mustPack(RSAPublic, big.NewInt(int64(k.E)).Bytes(), k.N.Bytes())
-	return &PublicKey{typ: RSAPublic, rsa: k, packed: packed, id: sha256.Sum256(packed)}
 }

@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
 	"github.com/attesta-go/attesta/internal/benchconnect"
@@ -302,25 +305,44 @@ func register(ctx context.Context, svc *attesta.Service, app string) (*attesta.P
 	return k, nil
 }
 
-// dirBytes adds up the sizes of the files in dir whose names end in
-// suffix.
+// dirBytes adds up the sizes of the files under dir whose names end in
+// suffix, or fails the benchmark.
 func dirBytes(b *testing.B, dir, suffix string) int64 {
+	n, err := storeBytes(os.DirFS(dir), suffix)
+	if err != nil {
+		b.Fatalf("%s: %v", dir, err)
+	}
+	return n
+}
+
+// storeBytes adds up the sizes of the files in fsys whose names end in
+// suffix. Pebble deletes obsolete sstables, WAL and manifest files in the
+// background (a compaction's inputs once it is done), so a file listed
+// here may be gone before its size is read: it is no longer part of the
+// store, and counts as nothing rather than failing the measurement.
+func storeBytes(fsys fs.FS, suffix string) (int64, error) {
 	var total int64
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), suffix) {
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path != "." && errors.Is(err, fs.ErrNotExist) {
+				return nil // a directory that vanished under the walk
+			}
 			return err
 		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), suffix) {
+			return nil
+		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		total += info.Size()
 		return nil
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return total
+	return total, err
 }
 
 func parseSizes(s string) ([]int, error) {
@@ -351,4 +373,52 @@ func sizeName(n int) string {
 		return strconv.Itoa(n/1000) + "k"
 	}
 	return strconv.Itoa(n)
+}
+
+// A file that Pebble deletes between the listing and the size (the input
+// of a compaction that just finished), or a directory that goes between
+// the listing and its own listing, is not counted and does not fail the
+// measurement; a missing store still does.
+func TestStoreBytesVanishingFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"000001.sst": 10, "000002.sst": 20, "000003.log": 7, "OPTIONS-000004": 5} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o600))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "archive"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "archive", "000000.sst"), make([]byte, 100), 0o600))
+
+	n, err := storeBytes(os.DirFS(dir), "")
+	require.NoError(t, err)
+	assert.EqualValues(t, 142, n)
+
+	fsys := vanishingFS{FS: os.DirFS(dir), remove: []string{filepath.Join(dir, "000002.sst"), filepath.Join(dir, "archive")}}
+	n, err = storeBytes(fsys, "")
+	require.NoError(t, err)
+	assert.EqualValues(t, 22, n, "000001.sst, 000003.log and OPTIONS; not the vanished ones")
+	_, err = os.Stat(filepath.Join(dir, "000002.sst"))
+	require.ErrorIs(t, err, fs.ErrNotExist, "the file did vanish under the walk")
+	n, err = storeBytes(fsys, ".sst")
+	require.NoError(t, err)
+	assert.EqualValues(t, 10, n)
+
+	_, err = storeBytes(os.DirFS(filepath.Join(dir, "missing")), "")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// vanishingFS removes the files and directories in remove from the disk
+// right after listing any directory, as a background deletion can between
+// a walk's ReadDir and its Lstat.
+type vanishingFS struct {
+	fs.FS
+	remove []string
+}
+
+func (v vanishingFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(v.FS, name)
+	for _, path := range v.remove {
+		if rerr := os.RemoveAll(path); rerr != nil {
+			return nil, rerr
+		}
+	}
+	return entries, err
 }

@@ -129,6 +129,11 @@ type KeyRequest struct {
 	// EncryptedToken is the challenge token encrypted to the key.
 	EncryptedToken []byte
 	ExpiresAt      time.Time
+	// Cost is what the encryption cost the server, in units of one
+	// RSA-2048 encryption (PublicKey.EncryptCost), so that a caller can
+	// charge a client's budget by it: an RSA-16384 key costs the server
+	// about 150 times an RSA-2048 one.
+	Cost int
 }
 
 // AuthKeyRequest starts a connect: it checks the application token, parses
@@ -140,7 +145,10 @@ type KeyRequest struct {
 //
 // A private key sent as key (packed private form, PKCS#1, PKCS#8 or SEC 1
 // DER, PEM, OpenSSH) is a disclosure, answered ErrPrivateKeyDisclosed;
-// the public key it proves is banned for ever (see disclosure.go).
+// the keys whose private half it proves (DetectPrivateKey) are banned for
+// ever, and a container that proves none (encrypted, inconsistent, of a
+// foreign type) bans nothing. A private-key form with a number over its
+// bound is refused with ErrKeyTooLarge before any arithmetic.
 func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken string) (KeyRequest, error) {
 	app, err := s.app(ctx, appToken)
 	if err != nil {
@@ -148,8 +156,8 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 	}
 	pub, err := ParsePublicKey(key)
 	if err != nil {
-		if banned, disclosed := DetectPrivateKey(key); disclosed {
-			return KeyRequest{}, s.banDisclosed(ctx, banned, app.Name)
+		if proven, refusal := DetectPrivateKey(key); refusal != nil {
+			return KeyRequest{}, s.banDisclosed(ctx, proven, refusal, app.Name)
 		}
 		return KeyRequest{}, err
 	}
@@ -171,19 +179,23 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 		// should one slip through, it is the key's fault, not the server's.
 		return KeyRequest{}, fmt.Errorf("%w: encrypting to the key: %v", ErrBadKey, err)
 	}
-	return KeyRequest{EncryptedToken: ct, ExpiresAt: c.ExpiresAt}, nil
+	return KeyRequest{EncryptedToken: ct, ExpiresAt: c.ExpiresAt, Cost: pub.EncryptCost()}, nil
 }
 
-func (s *Service) banDisclosed(ctx context.Context, pub *PublicKey, app string) error {
-	if pub == nil {
-		s.log.WarnContext(ctx, "private key disclosed; foreign key type, nothing to ban", "app", app)
-		return ErrPrivateKeyDisclosed
+// banDisclosed bans the keys whose private half a request proved, and
+// returns DetectPrivateKey's refusal. With nothing proven it bans nothing.
+func (s *Service) banDisclosed(ctx context.Context, proven []*PublicKey, refusal error, app string) error {
+	if len(proven) == 0 {
+		s.log.WarnContext(ctx, "private key form refused; nothing proven, nothing banned", "reason", refusal.Error(), "app", app)
+		return refusal
 	}
-	if err := s.store.BanKey(ctx, pub.ID(), s.now()); err != nil {
-		return err
+	for _, pub := range proven {
+		if err := s.store.BanKey(ctx, pub.ID(), s.now()); err != nil {
+			return err
+		}
+		s.log.WarnContext(ctx, "private key disclosed; key banned", "key_id", pub.ID().String(), "app", app)
 	}
-	s.log.WarnContext(ctx, "private key disclosed; key banned", "key_id", pub.ID().String(), "app", app)
-	return ErrPrivateKeyDisclosed
+	return refusal
 }
 
 func (s *Service) app(ctx context.Context, token string) (App, error) {

@@ -339,3 +339,27 @@ func flip(s string) string {
 }
 
 func openStore(dir string) (*pebblestore.Store, error) { return pebblestore.Open(dir) }
+
+// TestPartiesSharedAcrossApps holds a decision of docs/SECURITY.md: one
+// key is one party whichever application's token it connects with (an
+// application token is public, so it separates nothing), and each session
+// records its app.
+func TestPartiesSharedAcrossApps(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, attesta.Config{})
+	other, err := f.svc.CreateApp(ctx, "other")
+	require.NoError(t, err)
+	k := testkeys.Key(t, attesta.X25519, 0)
+	first := f.connect(t, k)
+	req, err := f.svc.AuthKeyRequest(ctx, k.Public().Pack(), other)
+	require.NoError(t, err)
+	tok, err := k.DecryptToken(req.EncryptedToken)
+	require.NoError(t, err)
+	second, err := f.svc.AuthKeyToken(ctx, tok)
+	require.NoError(t, err)
+	assert.False(t, second.IsNew)
+	assert.Equal(t, first.PartyID, second.PartyID)
+	sess, err := f.svc.Authenticate(ctx, second.Session)
+	require.NoError(t, err)
+	assert.Equal(t, "other", sess.App)
+}

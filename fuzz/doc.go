@@ -6,7 +6,10 @@
 //   - FuzzParsePublicKey, FuzzParsePrivateKey, FuzzParsePEM: packed keys
 //     and PEM key files.
 //   - FuzzDetectPrivateKey: the server's check for a private key sent
-//     where a public one belongs.
+//     where a public one belongs; FuzzOpenSSHContainer and
+//     FuzzPrivateKeyDER: its OpenSSH and DER readers, each against
+//     x/crypto/ssh and crypto/x509 (the same key or none). The key
+//     targets' seeds include numbers over their bounds in every form.
 //   - FuzzKDFParams: the self-describing KDF parameters (kdf.Parse).
 //   - FuzzRegistryInspect, FuzzRegistryOpen: the registry block and its
 //     header; FuzzRegistryPlaintext: the plaintext inside, which the
@@ -38,10 +41,15 @@
 //
 // # Running
 //
-// CI (.ci/run) fuzzes each target for 10 s. For longer runs:
+// CI (.ci/run) fuzzes each target for a fixed count of inputs, about ten
+// seconds' worth (fuzz/run-long.sh ci; the counts are in the script).
+// Counts, not durations: in Go 1.26 a duration -fuzztime can fail a target
+// with "context deadline exceeded" and no crasher (golang/go#75804), and a
+// count has no deadline to race. For longer runs:
 //
 //	go test -run '^$' -fuzz '^FuzzHandler$' -fuzztime 10m ./fuzz
-//	fuzz/run-long.sh 1h    # every target in turn, with a summary
+//	fuzz/run-long.sh 1h        # every target in turn, with a summary
+//	fuzz/run-long.sh 2000000x  # every target for two million inputs
 //
 // A failing input is written to testdata/fuzz/<Target>/: fix the bug and
 // keep the file as a regression seed.

@@ -27,6 +27,7 @@ var vectorFiles = []struct {
 	{"decoys.json", 6, genDecoys},
 	{"http_connect.json", 7, genHTTPConnect},
 	{"http_password_login.json", 8, genHTTPPasswordLogin},
+	{"mlkem768x25519.json", 9, genMLKEM},
 }
 
 // TestGenerate writes the vector files with -update, and otherwise checks

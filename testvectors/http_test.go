@@ -487,7 +487,11 @@ func checkExchange(t *testing.T, ex httpExchange) {
 	} else if !problem && (ex.Request.Body != "" || ex.Request.BodyHex != nil) {
 		t.Fatal("a body on an endpoint that takes none")
 	}
-	// The answer body.
+	// The answer body. A problem answer is problem+json whatever Accept
+	// says, so it does not vary with it.
+	if problem && ex.Response.Headers["Vary"] != "" {
+		t.Fatal("a problem answer with Vary")
+	}
 	if !problem {
 		if types[1] == nil {
 			if ex.Response.Status != http.StatusNoContent || ex.Response.Body != "" || ex.Response.BodyHex != nil {

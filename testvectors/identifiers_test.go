@@ -25,22 +25,23 @@ type identifiersFile struct {
 type identifierVector struct {
 	vectorBase
 	Kind string `json:"kind"`
-	// Input is the value as typed; InputHex replaces it for bytes that are
-	// not UTF-8 (which JSON cannot carry).
-	Input          string `json:"input,omitempty"`
-	InputHex       Hex    `json:"input_hex,omitempty"`
-	NormalizedKind string `json:"normalized_kind,omitempty"`
-	Normalized     string `json:"normalized,omitempty"`
-	Hint           string `json:"hint,omitempty"`
-	Error          string `json:"error,omitempty"`
-	ProblemCode    string `json:"problem_code,omitempty"`
+	// Input is the value as typed, present (even empty) for every input
+	// that is UTF-8; InputHex replaces it for bytes that are not (which
+	// JSON cannot carry).
+	Input          *string `json:"input,omitempty"`
+	InputHex       Hex     `json:"input_hex,omitempty"`
+	NormalizedKind string  `json:"normalized_kind,omitempty"`
+	Normalized     string  `json:"normalized,omitempty"`
+	Hint           string  `json:"hint,omitempty"`
+	Error          string  `json:"error,omitempty"`
+	ProblemCode    string  `json:"problem_code,omitempty"`
 }
 
 func (v identifierVector) input() string {
 	if v.InputHex != nil {
 		return string(v.InputHex)
 	}
-	return v.Input
+	return *v.Input
 }
 
 func normalize(kind, input string) (attesta.Identifier, error) {
@@ -54,9 +55,9 @@ func genIdentifiers(t *testing.T) any {
 	f := &identifiersFile{Description: "Login identifiers (docs/PROTOCOL.md, Identifiers): each input normalised as its kind (kind \"login\": the kind guessed from the input first), with the hint a server keeps, or the exact error and the problem code a server answers with. Inputs that are not UTF-8 are in input_hex; no JSON or CBOR body can carry them, so they have no problem code."}
 	add := func(kind, id, comment, input string, want string) {
 		t.Helper()
-		v := identifierVector{vectorBase: vectorBase{id, comment}, Kind: kind, Input: input}
+		v := identifierVector{vectorBase: vectorBase{id, comment}, Kind: kind, Input: &input}
 		if !utf8.ValidString(input) {
-			v.Input, v.InputHex = "", Hex(input)
+			v.Input, v.InputHex = nil, Hex(input)
 		}
 		got, err := normalize(kind, input)
 		switch v.Error = expect(t, id, err, want); {
@@ -78,7 +79,7 @@ func genIdentifiers(t *testing.T) any {
 	n, e, p, l := "nickname", "email", "phone", "login"
 
 	// Nicknames.
-	ok(n, "nickname-plain", "", "alice", "alice")
+	ok(n, "nickname-plain", "a plain ASCII nickname, already in normal form", "alice", "alice")
 	ok(n, "nickname-trim-collapse", "trimmed; inner runs of white space collapsed to one space", "  Alice \t\n Smith  ", "alice smith")
 	ok(n, "nickname-nbsp", "U+00A0 NO-BREAK SPACE becomes a space (NFKC), then collapses", "alice\u00a0\u00a0smith", "alice smith")
 	ok(n, "nickname-ideographic-space", "U+3000 IDEOGRAPHIC SPACE becomes a space (NFKC)", "alice\u3000smith", "alice smith")
@@ -115,7 +116,7 @@ func genIdentifiers(t *testing.T) any {
 	add(n, "nickname-input-over-1024-bytes", "an input over 1024 bytes is refused before anything else", strings.Repeat(" ", 1021)+"abcd", bad)
 
 	// Emails.
-	ok(e, "email-plain", "", "alice@example.com", "alice@example.com")
+	ok(e, "email-plain", "a plain address, already in normal form", "alice@example.com", "alice@example.com")
 	ok(e, "email-trim-lower", "trimmed and lower-cased, local part included", "  Alice.Smith@Example.COM ", "alice.smith@example.com")
 	ok(e, "email-unicode-lower", "Unicode letters are lower-cased too", "\u00c9LODIE@EXAMPLE.FR", "\u00e9lodie@example.fr")
 	ok(e, "email-nfkc", "emails are NFKC-normalised like nicknames: a fullwidth letter becomes ASCII, then lower case", "\uff21lice@example.com", "alice@example.com")
@@ -135,9 +136,9 @@ func genIdentifiers(t *testing.T) any {
 	add(e, "email-control", "a control character inside", "alice\x01@example.com", bad)
 
 	// Phones.
-	ok(p, "phone-plain", "", "+15550109999", "+15550109999")
+	ok(p, "phone-plain", "a plain E.164 number, already in normal form", "+15550109999", "+15550109999")
 	ok(p, "phone-punctuation", "spaces, '-', '.', '(' and ')' are dropped", " +1 (555) 010-9999 ", "+15550109999")
-	ok(p, "phone-dots", "", "+44.20.7946.0000", "+442079460000")
+	ok(p, "phone-dots", "dots are dropped like the other four separators", "+44.20.7946.0000", "+442079460000")
 	ok(p, "phone-seven-digits", "7 digits, the fewest", "+1234567", "+1234567")
 	ok(p, "phone-fifteen-digits", "15 digits, the most (E.164)", "+123456789012345", "+123456789012345")
 	add(p, "phone-six-digits", "6 digits", "+123456", bad)
@@ -177,8 +178,8 @@ func TestIdentifiers(t *testing.T) {
 	for _, v := range f.Vectors {
 		t.Run(v.ID, func(t *testing.T) {
 			t.Parallel()
-			if (v.InputHex != nil) == utf8.ValidString(v.input()) || v.InputHex != nil && v.Input != "" {
-				t.Fatal("input_hex is for inputs that are not UTF-8, and replaces input")
+			if (v.InputHex != nil) == (v.Input != nil) || (v.InputHex != nil) == utf8.ValidString(v.input()) {
+				t.Fatal("every vector has input, or input_hex for an input that is not UTF-8 (instead of input)")
 			}
 			id, err := normalize(v.Kind, v.input())
 			checkError(t, err, v.Error)

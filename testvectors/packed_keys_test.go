@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/attesta-go/attesta/attesta"
@@ -43,6 +44,11 @@ type packedKeyVector struct {
 	// the server answers auth_key_request with.
 	Error       string `json:"error,omitempty"`
 	ProblemCode string `json:"problem_code,omitempty"`
+	// Bans (parser "public", present exactly when the input is a private
+	// key in a form the server recognises, docs/PROTOCOL.md §2.4): the key
+	// ids the server bans on it, those whose private half the input
+	// proves; empty when it proves none.
+	Bans *[]string `json:"bans,omitempty"`
 }
 
 // codeOf is the problem code the server answers a refused key with, by
@@ -54,6 +60,30 @@ var codeOf = map[string]string{
 	"attesta.ErrKeyTooLarge":    "key_too_large",
 	"attesta.ErrEvenModulus":    "key_even_modulus",
 	"attesta.ErrBadExponent":    "key_bad_exponent",
+
+	"attesta.ErrPrivateKeyDisclosed": "private_key_disclosed",
+}
+
+// detectedCode is the problem code and the banned key ids of a refused
+// public-parser input that the server's disclosure check recognises; ok
+// is false when it does not.
+func detectedCode(t *testing.T, packed []byte) (code string, bans []string, ok bool) {
+	t.Helper()
+	proven, err := attesta.DetectPrivateKey(packed)
+	if err == nil {
+		return "", nil, false
+	}
+	bans = []string{}
+	for _, k := range proven {
+		bans = append(bans, k.ID().String())
+	}
+	for name, code := range codeOf {
+		if exactly(err, name) == nil {
+			return code, bans, true
+		}
+	}
+	t.Fatalf("disclosure check answered %v, which no problem code names", err)
+	return "", nil, false
 }
 
 // packedFields decodes a packed key into its type code and byte fields.
@@ -122,8 +152,8 @@ func genPackedKeys(t *testing.T) any {
 		v := packedKeyVector{vectorBase: vectorBase{id, comment}, Parser: parser, Packed: packed, Error: expect(t, id, err, want)}
 		if parser == "public" {
 			v.ProblemCode = codeOf[want]
-			if _, disclosed := attesta.DetectPrivateKey(packed); disclosed {
-				v.ProblemCode = "private_key_disclosed"
+			if code, bans, ok := detectedCode(t, packed); ok {
+				v.ProblemCode, v.Bans = code, &bans
 			}
 		}
 		f.Vectors = append(f.Vectors, v)
@@ -292,7 +322,52 @@ func genPackedKeys(t *testing.T) any {
 	refuse("private", "private-type-code-unknown", "type code 20, which no key type has", arr(t, uint64(20), sf[0]), "attesta.ErrUnsupportedKey")
 	refuse("private", "private-trailing-byte", "x25519-private followed by one zero byte", cat(sk, []byte{0}), "attesta.ErrBadKey")
 	refuse("private", "private-non-canonical-bytes-length", "x25519-private with the scalar's length in three bytes", cat(sk[:2], []byte{0x59, 0x00, 0x20}, sf[0]), "attesta.ErrBadKey")
+
+	genHostileKeys(t, refuse)
 	return f
+}
+
+// genHostileKeys adds the inputs of an attacker who knows a victim's
+// public key (docs/PROTOCOL.md §2.4): private-key containers the server
+// must answer without banning the victim, and numbers too large to
+// compute with. The victim is fixture rsa2048-0 (its public key is an
+// accepted vector above, and stays accepted), the attacker's own key
+// fixture rsa2048-1.
+func genHostileKeys(t *testing.T, refuse func(parser, id, comment string, packed []byte, want string)) {
+	victim := testkeys.RSANumbers(t, testkeys.Key(t, attesta.RSA2048, 0))
+	atk := testkeys.RSANumbers(t, testkeys.Key(t, attesta.RSA2048, 1))
+	e := victim.E
+	garbage := bytes.Repeat([]byte("hostile!"), 8)
+	withN := func(r testkeys.RSAParts, n *big.Int) testkeys.RSAParts { r.N = n; return r }
+	clear := func(pub, priv testkeys.RSAParts) testkeys.OpenSSH {
+		return testkeys.OpenSSH{Cipher: "none", KDF: "none", Public: pub, Private: priv}
+	}
+	forged := func(cipher string) testkeys.OpenSSH {
+		return testkeys.OpenSSH{Cipher: cipher, KDF: "bcrypt", KDFOptions: testkeys.BcryptOptions(garbage[:16], 1<<32-1), Public: victim, Section: garbage}
+	}
+
+	// Containers that prove nothing: a disclosure, and no ban.
+	refuse("public", "openssh-forged-encrypted-aes256-ctr", "an encrypted OpenSSH container (aes256-ctr, bcrypt with 2^32-1 rounds) with the public key of fixture rsa2048-0 in clear and 64 bytes of garbage for a private section: anyone can write it, so it bans nothing; the server never decrypts (it has no passphrase) and runs no KDF", forged("aes256-ctr").Raw(), "attesta.ErrBadKey")
+	refuse("public", "openssh-forged-encrypted-unknown-cipher", "the same container under a cipher no one implements, in PEM: bans nothing", forged("no-such-cipher").PEM(), "attesta.ErrBadKey")
+	refuse("public", "openssh-encrypted-real-key", "a real encrypted OpenSSH key (fixture rsa2048-openssh-encrypted.pem): the server cannot open it, so it proves nothing and bans nothing", testkeys.File(t, "rsa2048-openssh-encrypted.pem"), "attesta.ErrBadKey")
+	refuse("public", "openssh-clear-public-of-victim", "an unencrypted OpenSSH container whose public part in clear is fixture rsa2048-0 and whose private section is fixture rsa2048-1: the key banned is the one computed from the private section (rsa2048-1), never the public part", clear(victim, atk).Raw(), "attesta.ErrBadKey")
+	refuse("public", "openssh-clear-modulus-not-pq", "an unencrypted OpenSSH container whose private section has the modulus of fixture rsa2048-0 and the other numbers of rsa2048-1: n is not p·q, the key does not validate, nothing is banned", clear(victim, withN(atk, victim.N)).Raw(), "attesta.ErrBadKey")
+	refuse("public", "pkcs1-der-modulus-not-pq", "a PKCS#1 RSAPrivateKey with the modulus of fixture rsa2048-0 and the other numbers of rsa2048-1: nothing is banned", withN(atk, victim.N).PKCS1(), "attesta.ErrBadKey")
+	refuse("public", "pem-private-garbage", "a PEM \"RSA PRIVATE KEY\" block of garbage: a disclosure of nothing, nothing banned", testkeys.PEM("RSA PRIVATE KEY", garbage), "attesta.ErrBadKey")
+	refuse("public", "pem-forged-beside-real", "two PEM blocks: the forged PKCS#1 key of pkcs1-der-modulus-not-pq, then the real PKCS#8 key of fixture rsa2048-1: only rsa2048-1 is banned", cat(testkeys.PEM("RSA PRIVATE KEY", withN(atk, victim.N).PKCS1()), testkeys.Key(t, attesta.RSA2048, 1).MarshalPEM()), "attesta.ErrBadKey")
+
+	// Numbers over their bounds: refused before any arithmetic, no ban.
+	bigP := testkeys.BigPrime(16384)
+	refuse("public", "pkcs1-der-prime-16384-bits", "a PKCS#1 RSAPrivateKey with n = 3, d = 1, a 16384-bit p (over the 8256-bit bound on a prime) and q = 3: refused as too large before any arithmetic (crypto/rsa would spend seconds on it), nothing banned", bigP.PKCS1(), "attesta.ErrBadKey")
+	refuse("public", "pkcs8-der-prime-16384-bits", "the key of pkcs1-der-prime-16384-bits in PKCS#8", bigP.PKCS8(), "attesta.ErrBadKey")
+	refuse("public", "openssh-prime-16384-bits", "the numbers of pkcs1-der-prime-16384-bits in an unencrypted OpenSSH container", clear(victim, bigP).Raw(), "attesta.ErrBadKey")
+	p16000 := testkeys.RSAParts{E: e, P: testkeys.Odd(16000), Q: testkeys.Odd(16000)}.Packed()
+	refuse("public", "rsa-private-primes-16000-bits-as-public", "a packed private key [0, e, p, q] with two 16000-bit odd numbers for primes: too large, refused before any arithmetic", p16000, "attesta.ErrBadKey")
+	refuse("private", "rsa-private-primes-16000-bits", "the key of rsa-private-primes-16000-bits-as-public given to the private-key parser", p16000, "attesta.ErrKeyTooLarge")
+	over := testkeys.RSAParts{E: e, P: testkeys.Odd(attesta.MaxRSAPrimeBits + 1), Q: testkeys.Odd(attesta.MaxRSABits - attesta.MaxRSAPrimeBits - 2)}.Packed()
+	refuse("private", "rsa-private-prime-8257-bits", "a packed private key whose p has 8257 bits, one over the bound, and q 8126 bits (so that n would fit in 16384 bits): too large", over, "attesta.ErrKeyTooLarge")
+	fake := testkeys.FakeRSA(attesta.MaxRSAPrimeBits, attesta.MaxRSABits-attesta.MaxRSAPrimeBits)
+	refuse("public", "rsa-private-at-bounds-as-public", "a packed private key with an 8256-bit p and an 8128-bit q (the largest allowed), odd numbers that are not prime but satisfy every identity of an RSA key: it factors its modulus, which is the proof, so that modulus is banned (primality is not checked, as crypto/rsa does not)", fake.Packed(), "attesta.ErrBadKey")
 }
 
 func TestPackedKeys(t *testing.T) {
@@ -314,10 +389,34 @@ func TestPackedKeys(t *testing.T) {
 					if k != nil {
 						t.Fatal("a refused key returned a value")
 					}
-					// The server answers the same key with the vector's code.
+					// The disclosure check finds exactly the vector's bans.
+					proven, derr := attesta.DetectPrivateKey(v.Packed)
+					if (derr != nil) != (v.Bans != nil) {
+						t.Fatalf("disclosure check %v, bans %v", derr, v.Bans)
+					}
+					if v.Bans != nil {
+						var ids []string
+						for _, k := range proven {
+							ids = append(ids, k.ID().String())
+						}
+						if strings.Join(ids, " ") != strings.Join(*v.Bans, " ") {
+							t.Fatalf("disclosure check proves %v, the vector bans %v", ids, *v.Bans)
+						}
+					}
+					// The server answers the same key with the vector's code,
+					// and bans what the vector says.
 					rec := srv.postJSON(t, http.MethodPost, "/v1/auth_key_request", "", transport.AuthKeyRequestBody{Key: transport.B64(v.Packed), AppToken: srv.app})
 					if got := problemCode(t, rec); got != v.ProblemCode || got == "" {
 						t.Fatalf("server answered %q, want %q", got, v.ProblemCode)
+					}
+					for _, k := range proven {
+						if _, err := attesta.ParsePublicKey(k.Pack()); err != nil {
+							continue // too small to be accepted anyway
+						}
+						rec := srv.postJSON(t, http.MethodPost, "/v1/auth_key_request", "", transport.AuthKeyRequestBody{Key: transport.B64(k.Pack()), AppToken: srv.app})
+						if got := problemCode(t, rec); got != "key_banned" {
+							t.Fatalf("the proven key %s answers %q after the disclosure, want key_banned", k.ID(), got)
+						}
 					}
 					return
 				}
@@ -335,8 +434,8 @@ func TestPackedKeys(t *testing.T) {
 			case "private":
 				k, err := attesta.ParsePrivateKey(v.Packed)
 				checkError(t, err, v.Error)
-				if v.ProblemCode != "" {
-					t.Fatal("a private-parser vector has a problem code")
+				if v.ProblemCode != "" || v.Bans != nil {
+					t.Fatal("a private-parser vector has a problem code or bans")
 				}
 				if err != nil {
 					if k != nil {
@@ -358,8 +457,8 @@ func TestPackedKeys(t *testing.T) {
 				t.Fatalf("unknown parser %q", v.Parser)
 			}
 			// An accepted key: type, size and id.
-			if v.ProblemCode != "" {
-				t.Fatal("an accepted key has a problem code")
+			if v.ProblemCode != "" || v.Bans != nil {
+				t.Fatal("an accepted key has a problem code or bans")
 			}
 			if v.Type == nil || int(typ) != *v.Type || v.TypeName != typ.String() || typ.IsPrivate() != (v.Parser == "private") {
 				t.Fatalf("type %v %q, the key is %d %v", v.Type, v.TypeName, typ, typ)

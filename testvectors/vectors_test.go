@@ -39,13 +39,14 @@ func (h *Hex) UnmarshalJSON(data []byte) error {
 }
 
 // vectorBase is what every vector has: an id, unique in its file (the
-// anchor docs/PROTOCOL.md cites), and a comment for people.
+// anchor docs/PROTOCOL.md cites), and a comment for people, never empty.
 type vectorBase struct {
 	ID      string `json:"id"`
-	Comment string `json:"comment,omitempty"`
+	Comment string `json:"comment"`
 }
 
-func (v vectorBase) id() string { return v.ID }
+func (v vectorBase) id() string      { return v.ID }
+func (v vectorBase) comment() string { return v.Comment }
 
 // encodeFile writes v as a vector file: two-space indentation, no HTML
 // escaping, one trailing newline.
@@ -64,7 +65,8 @@ func encodeFile(v any) ([]byte, error) {
 // with a Vectors slice): unknown fields and trailing data fail, the file
 // must be exactly what encodeFile writes for the decoded value (so no
 // field is silently dropped or respelled), it must hold at least one
-// vector, and vector ids must be unique and non-empty.
+// vector, vector ids must be unique and non-empty, and every vector must
+// have a comment.
 func loadFile(t *testing.T, name string, v any) {
 	t.Helper()
 	data, err := os.ReadFile(name)
@@ -87,9 +89,16 @@ func loadFile(t *testing.T, name string, v any) {
 	}
 	seen := map[string]bool{}
 	for i := range vs.Len() {
-		id := vs.Index(i).Interface().(interface{ id() string }).id()
+		v := vs.Index(i).Interface().(interface {
+			id() string
+			comment() string
+		})
+		id := v.id()
 		if id == "" || seen[id] {
 			t.Fatalf("%s: vector %d has an empty or duplicate id %q", name, i, id)
+		}
+		if v.comment() == "" {
+			t.Fatalf("%s: vector %s has no comment", name, id)
 		}
 		seen[id] = true
 	}

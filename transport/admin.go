@@ -55,15 +55,21 @@ func NewAdminHandler(svc *attesta.Service, log *slog.Logger) (http.Handler, erro
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	for _, e := range []endpoint{
-		{http.MethodGet, "/admin/v1/apps", nil, h.adminApps},
-		{http.MethodPost, "/admin/v1/apps", nil, h.adminCreateApp},
-		{http.MethodPost, "/admin/v1/apps/{name}/revoke", nil, h.adminRevokeApp},
-	} {
+	for _, e := range h.adminEndpoints() {
 		mux.Handle(e.method+" "+e.path, h.wrap(nil, e.serve))
 	}
 	mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
 	return mux, nil
+}
+
+// adminEndpoints are the routes of the administration API (TestOpenAPI
+// holds docs/openapi.yaml to them).
+func (h *Handler) adminEndpoints() []endpoint {
+	return []endpoint{
+		{http.MethodGet, "/admin/v1/apps", nil, h.adminApps},
+		{http.MethodPost, "/admin/v1/apps", nil, h.adminCreateApp},
+		{http.MethodPost, "/admin/v1/apps/{name}/revoke", nil, h.adminRevokeApp},
+	}
 }
 
 func (h *Handler) adminApps(w http.ResponseWriter, r *http.Request) error {
@@ -73,7 +79,7 @@ func (h *Handler) adminApps(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]AdminApp, 0, len(apps))
 	for _, a := range apps {
-		out = append(out, AdminApp{Name: a.Name, Created: a.Created.UTC().Truncate(time.Second), Revoked: a.Revoked.UTC().Truncate(time.Second)})
+		out = append(out, AdminApp{Name: a.Name, Created: wireTime(a.Created), Revoked: wireTime(a.Revoked)})
 	}
 	return h.render(w, r, formatJSON, out)
 }

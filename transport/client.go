@@ -35,6 +35,7 @@ type Client struct {
 	hc       *http.Client
 	format   format
 	ceilings kdf.Ceilings
+	now      func() time.Time // reads a Retry-After date: time.Now, or a test's clock
 }
 
 // ClientOption configures a Client.
@@ -60,6 +61,7 @@ func NewClient(baseURL string, opts ...ClientOption) *Client {
 		base:     strings.TrimRight(baseURL, "/"),
 		hc:       &http.Client{Timeout: 30 * time.Second},
 		ceilings: kdf.DefaultCeilings(),
+		now:      time.Now,
 	}
 	for _, o := range opts {
 		o(c)
@@ -168,7 +170,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery, session string, in, 
 		return fmt.Errorf("transport: the answer to %s %s is over %d bytes", method, path, maxResponseBytes)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return problemOf(resp, data, time.Now())
+		return problemOf(resp, data, c.now())
 	}
 	if out == nil {
 		return nil

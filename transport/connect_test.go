@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +32,8 @@ func TestConnectEveryKeyType(t *testing.T) {
 		for _, f := range formats {
 			t.Run(string(alg)+"/"+f.name, func(t *testing.T) {
 				t.Parallel()
-				e := newEnv(t, attesta.Config{}, generous)
+				clk := newFakeClock()
+				e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 				c := e.client(f.cbor)
 				ctx := t.Context()
 				k := testkeys.Key(t, alg, 0)
@@ -42,7 +44,7 @@ func TestConnectEveryKeyType(t *testing.T) {
 				_, err = attesta.ParsePartyID(first.PartyID)
 				require.NoError(t, err)
 				require.NoError(t, attesta.ParseSession(first.Session))
-				assert.True(t, first.SessionExpiresAt.After(time.Now()))
+				assert.True(t, first.SessionExpiresAt.Equal(clk.Now().Add(24*time.Hour)), "a session lasts 24 h: %v", first.SessionExpiresAt)
 
 				again, err := c.Connect(ctx, k, e.app)
 				require.NoError(t, err)
@@ -84,7 +86,8 @@ func TestHealth(t *testing.T) {
 }
 
 func TestContentNegotiation(t *testing.T) {
-	e := newEnv(t, attesta.Config{}, generous)
+	clk := newFakeClock()
+	e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 	k := testkeys.Key(t, attesta.X25519, 0)
 	body := transport.AuthKeyRequestBody{Key: k.Public().Pack(), AppToken: e.app}
 	jsonBody, err := json.Marshal(body)
@@ -143,7 +146,7 @@ func TestContentNegotiation(t *testing.T) {
 			token, err := k.DecryptToken(res.EncryptedToken)
 			require.NoError(t, err)
 			assert.LessOrEqual(t, len(token), attesta.MaxChallengeTokenSize)
-			assert.True(t, res.ExpiresAt.After(time.Now().Add(-time.Second)))
+			assert.True(t, res.ExpiresAt.Equal(clk.Now().Add(5*time.Minute)), "a challenge lasts 5 min: %v", res.ExpiresAt)
 		})
 	}
 
@@ -208,14 +211,15 @@ func TestChallengeExpired(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, attesta.Config{ChallengeTTL: time.Millisecond}, generous)
+			clk := newFakeClock()
+			e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 			c := e.client(f.cbor)
 			k := testkeys.Key(t, attesta.X25519, 1)
 			req, err := c.AuthKeyRequest(t.Context(), k.Public().Pack(), e.app)
 			require.NoError(t, err)
 			token, err := k.DecryptToken(req.EncryptedToken)
 			require.NoError(t, err)
-			time.Sleep(20 * time.Millisecond) // the TTL is 1 ms
+			clk.add(5*time.Minute + time.Second) // the TTL is 5 minutes
 			_, err = c.AuthKeyToken(t.Context(), token)
 			requireProblem(t, err, http.StatusGone, "challenge_expired", attesta.ErrChallengeExpired)
 			// It stays expired.
@@ -379,10 +383,50 @@ func TestSessions(t *testing.T) {
 }
 
 func TestSessionExpired(t *testing.T) {
-	e := newEnv(t, attesta.Config{SessionTTL: time.Millisecond}, generous)
+	clk := newFakeClock()
+	e := newEnv(t, attesta.Config{Now: clk.Now}, generous)
 	res, err := e.client(false).Connect(t.Context(), testkeys.Key(t, attesta.X25519, 0), e.app)
 	require.NoError(t, err)
-	time.Sleep(20 * time.Millisecond)
+	clk.add(24*time.Hour - time.Second)
+	_, err = e.client(false).Party(t.Context(), res.Session)
+	require.NoError(t, err, "a session lasts 24 hours")
+	clk.add(time.Second)
 	_, err = e.client(false).Party(t.Context(), res.Session)
 	requireProblem(t, err, http.StatusUnauthorized, "unauthorized", attesta.ErrUnauthorized)
+}
+
+// TestRequestCostCharged is finding 7 of issue 14: an auth_key_request is
+// charged to its address's budget by what its encryption cost the server
+// (attesta.PublicKey.EncryptCost), so that RSA-16384 keys buy an address
+// no more server CPU than RSA-2048 ones.
+func TestRequestCostCharged(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, attesta.Config{}, proxied(transport.HandlerConfig{RatePerSecond: 1, RateBurst: 40}))
+	transport.SetNow(t, e.h, clock.Now)
+	big, err := cborx.Marshal([]any{uint64(attesta.RSAPublic), []byte{1, 0, 1}, testkeys.Odd(attesta.MaxRSABits).Bytes()})
+	require.NoError(t, err)
+	pub, err := attesta.ParsePublicKey(big)
+	require.NoError(t, err)
+	cost := pub.EncryptCost()
+	require.Greater(t, cost, 40)
+
+	request := func(addr string, key []byte) *http.Response {
+		body, err := json.Marshal(transport.AuthKeyRequestBody{Key: key, AppToken: e.app})
+		require.NoError(t, err)
+		return e.do(t, http.MethodPost, "/v1/auth_key_request", http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {addr}}, body)
+	}
+	resp := request("203.0.113.1", big)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp = request("203.0.113.1", big)
+	problem(t, resp, http.StatusTooManyRequests, "rate_limited")
+	assert.Equal(t, strconv.Itoa(cost-40+1), resp.Header.Get("Retry-After"), "the burst of 40 spent and the rest owed, repaid at one a second")
+
+	// An RSA-2048 key costs one unit: forty in a row from another address.
+	small := testkeys.Key(t, attesta.RSA2048, 0).Public().Pack()
+	for i := range 40 {
+		require.Equal(t, http.StatusOK, request("203.0.113.2", small).StatusCode, "request %d", i)
+	}
+	problem(t, request("203.0.113.2", small), http.StatusTooManyRequests, "rate_limited")
+	clock.add(time.Duration(cost) * time.Second)
+	assert.Equal(t, http.StatusOK, request("203.0.113.1", big).StatusCode, "repaid")
 }

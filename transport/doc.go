@@ -27,6 +27,20 @@
 // http.ServeMux with method patterns; Handler.ServeHTTP serves them on a
 // mux of its own. Logout takes no body.
 //
+// # Embedding
+//
+// To serve the API under a prefix of a service's own mux, mount the
+// Handler with http.StripPrefix, and give the Client the base URL with the
+// prefix:
+//
+//	mux.Handle("/auth/", http.StripPrefix("/auth", h))
+//	…
+//	transport.NewClient("https://shop.example/auth").Connect(ctx, key, appToken)
+//
+// ExampleNewHandler does it end to end (a Store, the secret, the Service
+// and its collector, a route of the service that trusts the sessions);
+// package attesta's documentation says what an embedder must run.
+//
 // # Password login
 //
 // The endpoints of the second flow (see attesta.Service.AddIdentifier and
@@ -212,7 +226,9 @@
 // process's CPU and answer cheaply.
 //
 //	endpoint                      bucket per        default: burst, then
-//	POST /v1/auth_key_request     client address    40, then 20 a second
+//	POST /v1/auth_key_request     client address    40, then 20 a second, in units of
+//	                                                server CPU (EncryptCost: RSA-2048 1,
+//	                                                X25519 3, RSA-4096 11, RSA-16384 158)
 //	POST /v1/auth_key_token       client address    40, then 20 a second
 //	                              client address    100 new parties, then 100 an hour
 //	GET  /v1/registry?login=      login and address 5, then 5 a minute
@@ -222,6 +238,11 @@
 //	POST /v1/identifiers/confirm  party             5, then 1 a minute
 //	                              client address    10, then 30 a minute
 //	PUT  /v1/registry             client address    10, then 1 a minute
+//
+// An auth_key_request takes one unit before its body is read, and the
+// rest of what its encryption cost once it is done (attesta.KeyRequest.Cost),
+// into debt if need be: an address's budget is server CPU, whatever keys it
+// sends, so that large RSA keys buy it no more work than small ones.
 //
 // (HandlerConfig: RatePerSecond and RateBurst, NewPartiesPerAddress,
 // LoginPerIdentifierAndAddress, LoginPerAddress, AddPerParty,

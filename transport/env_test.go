@@ -127,6 +127,11 @@ func (e *env) start(t *testing.T) {
 	hcfg.Logger = slogJSON(e.logs)
 	e.h, err = transport.NewHandler(e.svc, hcfg)
 	require.NoError(t, err)
+	if acfg.Now != nil {
+		// One clock for the whole server: the Service's and the rate
+		// limiters' (see fakeClock), set before the Handler serves.
+		transport.SetNow(t, e.h, acfg.Now)
+	}
 	e.store = st
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)

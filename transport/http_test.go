@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,24 +189,31 @@ func TestRouting(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	e := newEnv(t, attesta.Config{}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
+	clk := newFakeClock()
+	e := newEnv(t, attesta.Config{Now: clk.Now}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
 	ctx := t.Context()
 	c := e.client(false)
-	packed := testkeys.Key(t, attesta.X25519, 0).Public().Pack()
+	packed := testkeys.Key(t, attesta.RSA2048, 0).Public().Pack() // one unit a request (EncryptCost)
 	for range 2 {
 		_, err := c.AuthKeyRequest(ctx, packed, e.app)
 		require.NoError(t, err)
 	}
 	_, err := c.AuthKeyRequest(ctx, packed, e.app)
 	p := requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-	assert.InDelta(t, 100*time.Second, p.RetryAfter, float64(2*time.Second), "one token per 100 s")
+	assert.Equal(t, 100*time.Second, p.RetryAfter, "one token per 100 s")
 
 	// Refused before the body is read.
 	resp := e.postJSON(t, "/v1/auth_key_request", "not json")
 	problem(t, resp, http.StatusTooManyRequests, "rate_limited")
-	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	assert.Equal(t, "100", resp.Header.Get("Retry-After"))
+
+	// A token comes back after 100 s, not before.
+	clk.add(99 * time.Second)
+	_, err = c.AuthKeyRequest(ctx, packed, e.app)
+	requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
+	clk.add(time.Second)
+	_, err = c.AuthKeyRequest(ctx, packed, e.app)
 	require.NoError(t, err)
-	assert.Positive(t, secs)
 
 	// The token endpoint has buckets of its own.
 	for range 2 {
@@ -378,16 +384,18 @@ func TestClientAnswers(t *testing.T) {
 	assert.Equal(t, "Bad Gateway", p.Title)
 	assert.NotErrorIs(t, err, transport.ErrInternal)
 
-	when := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	now := time.Date(2026, 11, 22, 6, 24, 12, 0, time.UTC)
+	when := now.Add(90 * time.Second).Format(http.TimeFormat)
 	c = serve(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Retry-After", when)
 		w.WriteHeader(http.StatusTooManyRequests)
 		io.WriteString(w, `{"title":"Too many requests","status":429,"code":"rate_limited","extra":true}`)
 	})
+	transport.SetClientNow(t, c, func() time.Time { return now })
 	_, err = c.AuthKeyToken(ctx, []byte{1})
 	p = requireProblem(t, err, http.StatusTooManyRequests, "rate_limited", transport.ErrRateLimited)
-	assert.InDelta(t, 90*time.Second, p.RetryAfter, float64(3*time.Second))
+	assert.Equal(t, 90*time.Second, p.RetryAfter)
 	assert.Contains(t, err.Error(), "rate_limited")
 
 	c = serve(func(w http.ResponseWriter, r *http.Request) {

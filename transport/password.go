@@ -183,7 +183,7 @@ func partyIdentifiers(ids []attesta.IdentifierInfo) []PartyIdentifier {
 	for _, id := range ids {
 		pi := PartyIdentifier{Kind: id.Kind, Hint: id.Hint, Pending: id.Pending}
 		if !id.Pending {
-			pi.Added = id.Added.UTC()
+			pi.Added = wireTime(id.Added)
 		}
 		out = append(out, pi)
 	}

@@ -10,7 +10,13 @@ import (
 // Client. In JSON, []byte fields are unpadded base64url strings (see B64);
 // in CBOR they are byte strings. Times are RFC 3339 strings (UTC) in JSON
 // and untagged integers of Unix seconds in CBOR, as internal/cborx's core
-// deterministic configuration encodes them (it forbids tags).
+// deterministic configuration encodes them (it forbids tags). The handlers
+// put every time through wireTime, so that both formats carry whole
+// seconds and say the same instant.
+
+// wireTime is t as an answer carries it: in UTC and rounded down to the
+// second (JSON would otherwise carry nanoseconds that CBOR drops).
+func wireTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 // AuthKeyRequestBody is the body of POST /v1/auth_key_request.
 type AuthKeyRequestBody struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,16 +94,24 @@ func TestAppCommands(t *testing.T) {
 }
 
 func TestAppCommandsUsage(t *testing.T) {
-	for _, args := range [][]string{
-		{"app"},
-		{"app", "create"},
-		{"app", "list", "extra"},
-		{"app", "delete", "x"},
-		{"-no-such-flag"},
-		{"serve"},
+	for _, c := range []struct {
+		args  []string
+		first string // the first line of stderr
+	}{
+		{[]string{"app"}, "attesta-server: app needs a command: create, list or revoke"},
+		{[]string{"app", "create"}, "attesta-server: app create needs the application's NAME"},
+		{[]string{"app", "revoke"}, "attesta-server: app revoke needs the application's NAME"},
+		{[]string{"app", "create", "a", "b"}, "attesta-server: app create takes one NAME, not 2 arguments"},
+		{[]string{"app", "list", "extra"}, `attesta-server: app list takes no argument, got "extra"`},
+		{[]string{"app", "delete", "x"}, `attesta-server: unknown app command "delete": want create, list or revoke`},
+		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve"}, `attesta-server: unknown command "serve" (see attesta-server -h)`},
 	} {
-		code, _, _ := attestaServer(t, args...)
-		assert.Equal(t, 2, code, "%q", args)
+		code, stdout, stderr := attestaServer(t, c.args...)
+		assert.Equal(t, 2, code, "%q", c.args)
+		assert.Empty(t, stdout)
+		line, _, _ := strings.Cut(stderr, "\n")
+		assert.Equal(t, c.first, line, "%q", c.args)
 	}
 	code, stdout, _ := attestaServer(t, "help")
 	assert.Equal(t, 0, code)
@@ -125,4 +134,69 @@ func TestAppCommandsLockedDir(t *testing.T) {
 		assert.Equal(t, 1, code)
 		assert.Equal(t, "attesta-server: the data directory "+dir+" is in use by a running attesta-server; stop it first\n", stderr)
 	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, stderr := attestaServer(t, "-version")
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `^attesta-server \S+ \(commit [^)]+\) go\S+ \S+/\S+\n$`, stdout)
+	assert.Empty(t, stderr)
+}
+
+// A server that cannot bind its address fails before it makes anything in
+// a new data directory: no store, no secret, and no demo token printed
+// that it would then abandon.
+func TestBusyAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	code, stdout, stderr := attestaServer(t, "-data", dir, "-addr", ln.Addr().String())
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout, "no token")
+	assert.Contains(t, stderr, "address already in use")
+	assert.Contains(t, stderr, "is another attesta-server running there?")
+	assert.NoDirExists(t, dir)
+
+	// An existing, empty data directory stays empty.
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	code, stdout, _ = attestaServer(t, "-data", dir, "-addr", ln.Addr().String())
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
+
+// TestDataDirPermissions is finding 10 of issue 14: a data directory made
+// 0755 beforehand, and an outbox.jsonl of 0644 in it, are repaired (and
+// said so), and every file the store makes is 0600.
+func TestDataDirPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755)) // whatever the test's umask
+	outboxPath := filepath.Join(dir, outboxFile)
+	require.NoError(t, os.WriteFile(outboxPath, []byte{}, 0o644))
+	require.NoError(t, os.Chmod(outboxPath, 0o644))
+
+	code, _, stderr := attestaServer(t, "app", "create", "shop", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, dir+" (was 0755)")
+	assert.Contains(t, stderr, outboxPath+" (was 0644)")
+	assert.Contains(t, stderr, "taken away")
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		assert.Zero(t, fi.Mode().Perm()&0o077, "%s is %v", e.Name(), fi.Mode())
+	}
+	// Nothing left to repair the second time.
+	code, _, stderr = attestaServer(t, "app", "list", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "taken away")
 }

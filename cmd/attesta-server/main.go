@@ -5,6 +5,11 @@
 //
 //	attesta-server [-data DIR] [-store URL] [-secret FILE] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
 //	attesta-server app create|list|revoke [-data DIR] [-store URL] [NAME]
+//	attesta-server -version
+//
+// Messages on stderr start with "attesta-server: " (or are log records,
+// while the server runs). The exit status is 0 on success, 1 on a failure
+// and 2 for a usage error.
 //
 // The data directory holds the store, the server secret (DIR/secret, 32
 // random bytes, mode 0600, made on first start; it keys the identifier
@@ -23,11 +28,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/attesta-go/attesta/internal/buildinfo"
 )
 
 const usage = `Usage:
@@ -37,9 +45,11 @@ const usage = `Usage:
   attesta-server app list [-data DIR]    list the applications
   attesta-server app revoke [-data DIR] NAME
                                          revoke an application's token
+  attesta-server -version                print the version and commit
 
-The app commands open the data directory themselves, so they work only
-while no server runs on it.
+The app commands talk to a running server through its administration
+socket (DATA/admin.sock, mode 0600), or, when no server runs, open the
+data directory themselves.
 
 On first start with an empty data directory the server creates an
 application named "demo", prints its token on stdout and writes it to
@@ -54,6 +64,10 @@ The data directory holds, beside the store:
                 store, since without it no identifier matches any more.
                 The server refuses to start if it has another size or if
                 group or others have any access to it.
+  admin.sock    the administration socket of a running server (mode 0600).
+
+The server makes the directory 0700 and every file in it 0600, and takes
+group and other permissions away from what it finds there (saying so).
   outbox.jsonl  verification codes for emails and phone numbers, one JSON
                 line each: this demo server writes them there instead of
                 sending them. The log says only that a code was sent.
@@ -73,17 +87,36 @@ func main() {
 
 // run is the whole command; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	restrictUmask()
 	fs := flag.NewFlagSet("attesta-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := serverConfig{}
+	cfg := serverConfig{storeDSN: os.Getenv(storeEnv)}
+	addStoreFlags(fs, &cfg)
 	fs.StringVar(&cfg.dataDir, "data", "./attesta-data", "the data directory `DIR`: the Pebble store, secret, outbox.jsonl and demo-app-token")
-	sf := storeFlags{dsn: os.Getenv(storeEnv)}
-	sf.add(fs)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8700", "listen on `HOST:PORT`")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format` on stderr: text or json")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
+	version := fs.Bool("version", false, "print the version and commit this binary was built from, and exit")
 	fs.Float64Var(&cfg.ratePerSecond, "rate-per-address", 0, "challenge requests a `rate` per second each client address may make on each connect endpoint, and new parties it may register (bursts of twice that); 0: the defaults, 20 requests a second and 100 new parties an hour; raise it only for load tests from few addresses")
+	fs.Func("trusted-proxy", "`CIDR,…` of reverse proxies whose X-Forwarded-For is believed (right to left, past trusted hops); from any other peer the header is ignored. Default: none", func(v string) error {
+		for _, c := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(c))
+			if err != nil {
+				if a, aerr := netip.ParseAddr(strings.TrimSpace(c)); aerr == nil {
+					p = netip.PrefixFrom(a, a.BitLen())
+				} else {
+					return fmt.Errorf("%q is not a CIDR prefix or an address", c)
+				}
+			}
+			cfg.trustedProxies = append(cfg.trustedProxies, p.Masked())
+		}
+		return nil
+	})
+	fs.IntVar(&cfg.maxConns, "max-conns", defaultMaxConns, "the most connections open at once, `N` (lowered to what the file descriptor limit leaves room for); more are refused at once")
+	fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-address", defaultMaxConnsPerAddr, "the most connections open at once from one client address (an IPv6 /64), `N`; a trusted proxy is held only to -max-conns")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.StringVar(&cfg.adminSocket, "admin-socket", "", "the administration socket `PATH` (mode 0600) that the app commands use while the server runs; default DATA/admin.sock, \"off\" for none")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -91,7 +124,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage(err)
 	}
-	cfg.storeDSN, cfg.secretPath = sf.dsn, sf.secret
+	if cfg.maxConns <= 0 || cfg.maxConnsPerAddr <= 0 || cfg.idleTimeout <= 0 {
+		fmt.Fprintln(stderr, "attesta-server: -max-conns, -max-conns-per-address and -idle-timeout must be positive")
+		return 2
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildinfo.String("attesta-server"))
+		return 0
+	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "attesta-server: %v\n", err)
@@ -109,8 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Info("attesta-server stopped")
 		return 0
 	case rest[0] == "app":
-		sf.dataDir = cfg.dataDir
-		return appCommand(context.Background(), sf, rest[1:], stdout, stderr)
+		return appCommand(context.Background(), cfg, rest[1:], stdout, stderr)
 	case rest[0] == "help":
 		fs.SetOutput(stdout)
 		fs.Usage()

@@ -147,7 +147,7 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// openSecret loads the server secret f names, for the open store, making
+// openSecret loads the server secret cfg names, for the open store, making
 // it if missing (see loadSecretFile), and tells note when it made one: on
 // a store without data that is a first start; on a Pebble store that
 // holds data it may be a lost secret (or a data directory from before
@@ -155,9 +155,9 @@ func syncDir(dir string) error {
 // share and that holds data already is refused a new secret: its other
 // servers have one, and a server with another would make tokens and
 // identifier hashes they do not match.
-func openSecret(ctx context.Context, store attesta.Store, f storeFlags, note func(warn bool, msg string)) ([]byte, error) {
-	path := f.secretPath()
-	if _, err := os.Stat(path); f.shared() && errors.Is(err, fs.ErrNotExist) {
+func openSecret(ctx context.Context, store attesta.Store, cfg serverConfig, note func(warn bool, msg string)) ([]byte, error) {
+	path := cfg.secretPath()
+	if _, err := os.Stat(path); cfg.shared() && errors.Is(err, fs.ErrNotExist) {
 		apps, err := store.Apps(ctx)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -21,20 +22,34 @@ type serverConfig struct {
 	ratePerSecond   float64
 	dataDir         string
 	storeDSN        string // -store: a PostgreSQL URL, or "" for Pebble in dataDir
-	secretPath      string // -secret: "" for dataDir/secret
+	secret          string // -secret: "" for dataDir/secret
 	addr            string
 	shutdownTimeout time.Duration
+	trustedProxies  []netip.Prefix
+	maxConns        int
+	maxConnsPerAddr int
+	idleTimeout     time.Duration
+	adminSocket     string // "" for DATA/admin.sock, "off" for none
 }
 
 // HTTP server limits. The handlers bound bodies themselves; these bound
-// what a slow or idle client can hold.
+// what a slow or idle client can hold (with serverConfig's connection caps
+// and idle timeout).
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
 	writeTimeout      = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 16 << 10
 	collectInterval   = time.Minute
+)
+
+// Defaults of the connection flags (see main.go's flags and
+// docs/SECURITY.md for the arithmetic).
+const (
+	defaultMaxConns        = 4096
+	defaultMaxConnsPerAddr = 64
+	defaultIdleTimeout     = 30 * time.Second
+	adminSocketFile        = "admin.sock"
 )
 
 // serve runs the server until ctx is done, then shuts it down: stop taking
@@ -42,8 +57,24 @@ const (
 // the collector, close the store. stopSignals is called when the shutdown
 // starts, so that a second SIGINT kills the process at once.
 func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.Writer, log *slog.Logger) (err error) {
-	sf := storeFlags{dataDir: cfg.dataDir, dsn: cfg.storeDSN, secret: cfg.secretPath}
-	store, err := openStore(ctx, sf, true)
+	// Bind first: a busy address must fail before anything is made in a
+	// new data directory, and before a demo token is printed that this
+	// process would then abandon.
+	tcp, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("%w (is another attesta-server running there? -addr HOST:PORT listens elsewhere)", err)
+	}
+	defer tcp.Close() // for the returns before Serve, which closes it itself
+	maxConns, err := connCap(cfg.maxConns, log)
+	if err != nil {
+		return err
+	}
+	ln, err := transport.LimitListener(tcp, transport.ListenerLimits{Total: maxConns, PerAddress: cfg.maxConnsPerAddr, Trusted: cfg.trustedProxies})
+	if err != nil {
+		return err
+	}
+
+	store, err := openStore(ctx, cfg, true, func(msg string) { log.Warn(msg) })
 	if err != nil {
 		return err
 	}
@@ -52,11 +83,11 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	secret, err := openSecret(ctx, store, sf, func(warn bool, msg string) {
+	secret, err := openSecret(ctx, store, cfg, func(warn bool, msg string) {
 		if warn {
-			log.Warn(msg, "file", sf.secretPath())
+			log.Warn(msg, "file", cfg.secretPath())
 		} else {
-			log.Info(msg, "file", sf.secretPath())
+			log.Info(msg, "file", cfg.secretPath())
 		}
 	})
 	if err != nil {
@@ -75,7 +106,7 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 	if err != nil {
 		return err
 	}
-	hc := transport.HandlerConfig{Logger: log}
+	hc := transport.HandlerConfig{Logger: log, TrustedProxies: cfg.trustedProxies}
 	if cfg.ratePerSecond > 0 {
 		hc.RatePerSecond, hc.RateBurst = cfg.ratePerSecond, int(max(1, 2*cfg.ratePerSecond))
 		// Load tests register from few addresses: new parties follow.
@@ -89,16 +120,12 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           h, // the API, and problem+json 404s for other paths
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		IdleTimeout:       cfg.idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -111,9 +138,18 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		collector.Wait() // a Collect in progress finishes before the store closes
 	}()
 
+	admin, adminPath, err := listenAdmin(cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	if admin != nil {
+		defer admin.Close()
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("attesta-server listening", "addr", ln.Addr().String(), "data", cfg.dataDir, "codes_to", outboxPath)
+	log.Info("attesta-server listening", "addr", ln.Addr().String(), "data", cfg.dataDir, "codes_to", outboxPath,
+		"admin_socket", adminPath, "max_conns", maxConns, "max_conns_per_address", cfg.maxConnsPerAddr)
 
 	select {
 	case err := <-served:

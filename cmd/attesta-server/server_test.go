@@ -82,10 +82,32 @@ func TestServerBinary(t *testing.T) {
 	assert.NotContains(t, srv.stderr.String(), vcode)
 	assert.NotContains(t, srv.stderr.String(), "someone@")
 
-	// The data directory is locked while the server runs.
-	code, _, stderr := runBinary(t, exe, "app", "list", "-data", dir)
-	assert.Equal(t, 1, code)
-	assert.Equal(t, "attesta-server: the data directory "+dir+" is in use by a running attesta-server; stop it first\n", stderr)
+	// While the server runs, the app commands go through its
+	// administration socket (0600): an application made or revoked takes
+	// effect at once, without a restart (finding 11 of issue 14).
+	fi, err = os.Stat(filepath.Join(dir, adminSocketFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	code, stdout, stderr := runBinary(t, exe, "app", "create", "live", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	liveToken := strings.TrimSpace(stdout)
+	live, err := client.Connect(ctx, testkeys.Key(t, attesta.X25519, 3), liveToken)
+	require.NoError(t, err, "the new token works on the running server")
+	code, _, stderr = runBinary(t, exe, "app", "revoke", "live", "-data", dir)
+	require.Equal(t, 0, code, stderr)
+	_, err = client.Party(ctx, live.Session)
+	assert.ErrorIs(t, err, attesta.ErrUnauthorized, "its sessions end at once")
+	code, stdout, _ = runBinary(t, exe, "app", "list", "-data", dir)
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^live +revoked `, stdout)
+	// Every file the server made is its own.
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		assert.Zero(t, fi.Mode().Perm()&0o077, "%s is %v", e.Name(), fi.Mode())
+	}
 
 	// SIGTERM: a graceful stop, exit 0.
 	assert.Equal(t, 0, srv.stop(t, syscall.SIGTERM))
@@ -94,7 +116,9 @@ func TestServerBinary(t *testing.T) {
 	assert.Contains(t, srv.stderr.String(), "attesta-server stopped")
 
 	// The app commands, now that the directory is free.
-	code, stdout, stderr := runBinary(t, exe, "app", "create", "shop", "-data", dir)
+	_, err = os.Stat(filepath.Join(dir, adminSocketFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the socket goes with the server")
+	code, stdout, stderr = runBinary(t, exe, "app", "create", "shop", "-data", dir)
 	require.Equal(t, 0, code, stderr)
 	shopToken := strings.TrimSpace(stdout)
 	require.NoError(t, attesta.ParseAppToken(shopToken))

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/attesta-go/attesta/transport"
@@ -40,43 +41,37 @@ e.g. "attesta: key_banned: …", and exits 1.
 `,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env) int {
 		var c connectConfig
-		fs.StringVar(&c.server, "server", "http://127.0.0.1:8700", "server base `URL`")
-		fs.StringVar(&c.tokenFile, "app-token-file", "", "read the application token from `FILE`")
-		fs.StringVar(&c.token, "app-token", "", "application `TOKEN` (visible in ps; prefer -app-token-file)")
-		fs.StringVar(&c.keyFile, "key", "", "private key `FILE` (required)")
-		fs.BoolVar(&c.cbor, "cbor", false, "send and receive CBOR instead of JSON")
-		fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up after this long")
+		c.server.register(fs, 30*time.Second)
+		c.token.register(fs)
+		fs.StringVar(&c.keyFile, "key", "", "private key `FILE` (required), as attesta keygen writes it")
 		return func(ctx context.Context, e *env) int { return connect(ctx, e, c) }
 	},
 }
 
 type connectConfig struct {
-	server, tokenFile, token, keyFile string
-	cbor                              bool
-	timeout                           time.Duration
+	server  serverFlags
+	token   appTokenFlags
+	keyFile string
 }
 
 func connect(ctx context.Context, e *env, c connectConfig) int {
 	if c.keyFile == "" {
-		fmt.Fprintln(e.stderr, "attesta connect: -key FILE is required")
-		return 2
+		return e.usagef("-key FILE is required")
 	}
-	token, err := appToken(c)
+	if err := checkServer(c.server.url); err != nil {
+		return e.fail(err)
+	}
+	token, err := c.token.read()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "attesta connect: %v\n", err)
-		return 2
+		return e.fail(err)
 	}
 	key, err := readPrivateKey(c.keyFile)
 	if err != nil {
-		return e.errorf("%s: %v", c.keyFile, err)
+		return e.errorf("%v", err)
 	}
-	var opts []transport.ClientOption
-	if c.cbor {
-		opts = append(opts, transport.WithCBOR())
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.server.timeout)
 	defer cancel()
-	r, err := transport.NewClient(c.server, opts...).Connect(ctx, key, token)
+	r, err := c.server.client().Connect(ctx, key, token)
 	if err != nil {
 		return e.errorf("%s", describe(err))
 	}
@@ -87,30 +82,24 @@ func connect(ctx context.Context, e *env, c connectConfig) int {
 	}{r.IsNew, r.PartyID, r.Session})
 }
 
-// appToken finds the application token: -app-token-file, -app-token, then
-// the environment.
-func appToken(c connectConfig) (string, error) {
-	switch {
-	case c.tokenFile != "":
-		b, err := os.ReadFile(c.tokenFile)
-		if err != nil {
-			return "", err
-		}
-		return strings.TrimSpace(string(b)), nil
-	case c.token != "":
-		return c.token, nil
-	case os.Getenv(appTokenEnv) != "":
-		return strings.TrimSpace(os.Getenv(appTokenEnv)), nil
-	}
-	return "", errors.New("no application token: give -app-token-file FILE, -app-token TOKEN or $" + appTokenEnv)
-}
-
 // describe renders an error for a person: a problem answer as its code and
-// title (the code is what scripts match on), anything else as is.
+// title (the code is what scripts match on), a refused connection with the
+// question to ask, anything else as is.
 func describe(err error) string {
 	var p *transport.Problem
 	if !errors.As(err, &p) {
-		return err.Error()
+		s := err.Error()
+		var ue *url.Error
+		if errors.Is(err, syscall.ECONNREFUSED) && errors.As(err, &ue) {
+			base := ue.URL
+			if i := strings.Index(base, "/v1/"); i >= 0 {
+				base = base[:i]
+			} else if i := strings.Index(base, "/healthz"); i >= 0 {
+				base = base[:i]
+			}
+			s += "; is attesta-server running at " + base + "?"
+		}
+		return s
 	}
 	s := fmt.Sprintf("%s: %s", p.Code, p.Title)
 	if p.Detail != "" {

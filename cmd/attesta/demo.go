@@ -110,11 +110,11 @@ func runDemo(ctx context.Context, e *env, verbose, useCBOR bool) (code int) {
 	}
 	srv, err := startDemoServer(log)
 	if err != nil {
-		return e.errorf("demo: starting the server: %v", err)
+		return e.errorf("starting the server: %v", err)
 	}
 	defer func() {
 		if err := srv.close(); err != nil {
-			code = e.errorf("demo: stopping the server: %v", err)
+			code = e.errorf("stopping the server: %v", err)
 		}
 	}()
 	var opts []transport.ClientOption
@@ -130,7 +130,7 @@ func runDemo(ctx context.Context, e *env, verbose, useCBOR bool) (code int) {
 	fmt.Fprintf(d.out, "   outbox  %s (where the server's notifier writes codes)\n", srv.outbox)
 	fmt.Fprintf(d.out, "   server  %s (%s)\n", srv.url, format)
 	if err := d.client.Health(ctx); err != nil {
-		return e.errorf("demo: GET /healthz: %s", describe(err))
+		return e.errorf("GET /healthz: %s", describe(err))
 	}
 	steps, n := demoSteps(), 0
 	for _, p := range demoParts {
@@ -140,7 +140,7 @@ func runDemo(ctx context.Context, e *env, verbose, useCBOR bool) (code int) {
 			fmt.Fprintf(d.out, "\n%d. %s\n", n, s.title)
 			if err := s.run(d, ctx); err != nil {
 				fmt.Fprintf(d.out, "   FAIL: %s\n", describe(err))
-				return e.errorf("demo: step %d of %d (%s) did not behave as expected", n, len(steps), s.title)
+				return e.errorf("step %d of %d (%s) did not behave as expected", n, len(steps), s.title)
 			}
 			fmt.Fprintln(d.out, "   ok")
 		}

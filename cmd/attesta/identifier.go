@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
@@ -57,7 +58,11 @@ to it, which makes it an active login identifier. Prints
 {"status":"active"}. Five wrong codes void the pending verification, and
 so does its expiry (10 minutes): then add it again for a new code.
 
-` + identifierKinds + "\n" + sessionUsage + `
+KIND is email or phone: a nickname needs no code, it is active as soon as
+it is added. VALUE is the email or phone number as given to "identifier
+add" (the server normalises both the same way).
+
+` + sessionUsage + `
 When the server refuses, prints the problem's code and title on stderr
 (wrong_code, code_expired, code_tries_exhausted, code_unknown,
 identifier_taken, …) and exits 1.
@@ -97,36 +102,40 @@ type identifierConfig struct {
 	code        string
 }
 
-func identifierFlags(fs *flag.FlagSet, withCode bool) *identifierConfig {
+func identifierFlags(fs *flag.FlagSet, confirm bool) *identifierConfig {
 	c := &identifierConfig{}
 	c.server.register(fs, 30*time.Second)
 	c.session.register(fs)
-	fs.StringVar(&c.kind, "kind", "", "identifier `KIND`: nickname, email or phone (required)")
-	fs.StringVar(&c.value, "value", "", "the identifier's `VALUE` (required)")
-	if withCode {
+	if confirm {
+		fs.StringVar(&c.kind, "kind", "", "identifier `KIND`: email or phone (required)")
+		fs.StringVar(&c.value, "value", "", "the email or phone number, the `VALUE` given to identifier add (required)")
 		fs.StringVar(&c.code, "code", "", "the `CODE` sent to the email or phone (required)")
+	} else {
+		fs.StringVar(&c.kind, "kind", "", "identifier `KIND`: nickname, email or phone (required)")
+		fs.StringVar(&c.value, "value", "", "the identifier's `VALUE` (required)")
 	}
 	return c
 }
 
 func identifier(ctx context.Context, e *env, verb string, c *identifierConfig) int {
-	usage := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "attesta identifier %s: "+format+"\n", append([]any{verb}, args...)...)
-		return 2
-	}
 	kind, err := identifierKind(c.kind)
 	if err != nil {
-		return usage("%v", err)
+		return e.usagef("%v", err)
 	}
-	if c.value == "" {
-		return usage("-value is required")
+	switch {
+	case verb == "confirm" && kind == attesta.Nickname:
+		return e.usagef("-kind nickname: a nickname needs no confirmation, it is active once added; confirm takes -kind email or phone")
+	case c.value == "":
+		return e.usagef("-value is required")
+	case verb == "confirm" && c.code == "":
+		return e.usagef("-code is required (the code sent to the %s)", kind)
 	}
-	if verb == "confirm" && c.code == "" {
-		return usage("-code is required (the code sent to the %s)", kind)
+	if err := checkServer(c.server.url); err != nil {
+		return e.fail(err)
 	}
 	session, err := c.session.read()
 	if err != nil {
-		return usage("%v", err)
+		return e.fail(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.server.timeout)
 	defer cancel()
@@ -136,7 +145,7 @@ func identifier(ctx context.Context, e *env, verb string, c *identifierConfig) i
 	case "add":
 		status, err = client.AddIdentifier(ctx, session, kind, c.value)
 		if err == nil && status == attesta.StatusPending {
-			fmt.Fprintf(e.stderr, "a code was sent to the %s; confirm it with: attesta identifier confirm -kind %s -value … -code CODE\n", kind, kind)
+			fmt.Fprintf(e.stderr, "a code was sent to the %s; confirm it with:\n  %s\n", kind, confirmHint(c, kind))
 		}
 	case "confirm":
 		err = client.ConfirmIdentifier(ctx, session, kind, c.value, c.code)
@@ -151,4 +160,30 @@ func identifier(ctx context.Context, e *env, verb string, c *identifierConfig) i
 	return printJSON(e, struct {
 		Status attesta.IdentifierStatus `json:"status"`
 	}{status})
+}
+
+// confirmHint is the "identifier confirm" command that goes with an add:
+// the same server and session source, the same kind and value.
+func confirmHint(c *identifierConfig, kind attesta.IdentifierKind) string {
+	args := []string{"attesta identifier confirm"}
+	if c.server.url != defaultServer {
+		args = append(args, "-server "+shellQuote(c.server.url))
+	}
+	switch {
+	case c.session.file != "":
+		args = append(args, "-session-file "+shellQuote(c.session.file))
+	case c.session.session != "":
+		args = append(args, "-session …") // not the session itself: it is a credential
+	}
+	args = append(args, "-kind "+string(kind), "-value "+shellQuote(c.value), "-code CODE")
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell if it holds anything but letters,
+// digits and @%+=:,./-_.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,12 +48,10 @@ func keygen(ctx context.Context, e *env, alg attesta.Algorithm, out string) int 
 		for i, a := range attesta.Algorithms {
 			names[i] = string(a)
 		}
-		fmt.Fprintf(e.stderr, "attesta keygen: unknown -type %q: want one of %s\n", alg, strings.Join(names, ", "))
-		return 2
+		return e.usagef("unknown -type %q: want one of %s", alg, strings.Join(names, ", "))
 	}
 	if out == "" {
-		fmt.Fprintln(e.stderr, "attesta keygen: -out FILE is required")
-		return 2
+		return e.usagef("-out FILE is required")
 	}
 	// Create the file first: refuse an existing one before spending a
 	// second on RSA, and let no other process slip a file in between.
@@ -122,8 +121,7 @@ With -json, the same as one JSON object {"key", "key_id", "type"}.
 
 func pubkey(e *env, in string, asJSON bool) int {
 	if in == "" {
-		fmt.Fprintln(e.stderr, "attesta pubkey: -in FILE is required")
-		return 2
+		return e.usagef("-in FILE is required")
 	}
 	pub, err := readPublicKey(in)
 	if err != nil {
@@ -161,12 +159,22 @@ func readKeyFile(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, attesta.MaxKeyFileSize+1))
 }
 
+// readPrivateKey reads the private key file of a -key flag. A public key
+// file there (keygen's key id and pubkey's output look alike; "me.pub.pem"
+// is next to "me.pem") is refused in words that say which file is needed.
 func readPrivateKey(path string) (*attesta.PrivateKey, error) {
 	data, err := readKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return attesta.ParsePrivateKeyPEM(data)
+	k, err := attesta.ParsePrivateKeyPEM(data)
+	if err == nil {
+		return k, nil
+	}
+	if b, _ := pem.Decode(data); b != nil && strings.HasSuffix(b.Type, "PUBLIC KEY") {
+		return nil, fmt.Errorf("%s holds a public key (PEM %q); -key needs the private key file, as attesta keygen writes it", path, b.Type)
+	}
+	return nil, fmt.Errorf("%s: %w", path, err)
 }
 
 // readPublicKey reads the public key of a private key file, or a public

@@ -51,16 +51,13 @@ const maxPoolKeys = 1 << 20
 
 func keypool(ctx context.Context, e *env, alg attesta.Algorithm, n int, out string) int {
 	if err := checkAlgorithm(alg); err != nil {
-		fmt.Fprintf(e.stderr, "attesta keypool: -type: %v\n", err)
-		return 2
+		return e.usagef("-type: %v", err)
 	}
 	if n < 1 || n > maxPoolKeys {
-		fmt.Fprintf(e.stderr, "attesta keypool: -n must be between 1 and %d\n", maxPoolKeys)
-		return 2
+		return e.usagef("-n must be between 1 and %d", maxPoolKeys)
 	}
 	if out == "" {
-		fmt.Fprintln(e.stderr, "attesta keypool: -out FILE is required")
-		return 2
+		return e.usagef("-out FILE is required")
 	}
 	f, err := createKeyFile(out)
 	if err != nil {

@@ -70,9 +70,8 @@ second divided by 15.
 `,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env) int {
 		var c loadConfig
-		fs.StringVar(&c.server, "server", "http://127.0.0.1:8700", "server base `URL`")
-		fs.StringVar(&c.tokenFile, "app-token-file", "", "read the application token from `FILE`")
-		fs.StringVar(&c.token, "app-token", "", "application `TOKEN` (visible in ps; prefer -app-token-file or $"+appTokenEnv+")")
+		fs.StringVar(&c.server, "server", defaultServer, "server base `URL`")
+		c.token.register(fs)
 		fs.IntVar(&c.clients, "clients", 16, "concurrent clients `N`")
 		fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run")
 		fs.StringVar(&c.keys, "keys", "", "key algorithm `ALG` to generate (default: the pool's, or x25519)")
@@ -92,16 +91,17 @@ second divided by 15.
 }
 
 type loadConfig struct {
-	server, tokenFile, token string
-	clients                  int
-	duration, timeout        time.Duration
-	keys                     string
-	newFraction              float64
-	acked, pool, known       string
-	poolOffset, poolSize     int
-	rate                     float64
-	sourceAddrs              int
-	cbor, json               bool
+	server               string
+	token                appTokenFlags
+	clients              int
+	duration, timeout    time.Duration
+	keys                 string
+	newFraction          float64
+	acked, pool, known   string
+	poolOffset, poolSize int
+	rate                 float64
+	sourceAddrs          int
+	cbor, json           bool
 }
 
 // Bounds of the load flags: enough for any machine, small enough that a
@@ -122,10 +122,7 @@ var defaultPoolSize = map[attesta.Algorithm]int{
 }
 
 func load(ctx context.Context, e *env, c loadConfig) int {
-	usage := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "attesta load: "+format+"\n", args...)
-		return 2
-	}
+	usage := e.usagef
 	switch {
 	case c.clients < 1 || c.clients > maxLoadClients:
 		return usage("-clients must be between 1 and %d", maxLoadClients)
@@ -151,11 +148,11 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 	}
 	base, err := checkServerURL(c.server, c.sourceAddrs > 0)
 	if err != nil {
-		return usage("-server: %v", err)
-	}
-	token, err := appToken(connectConfig{tokenFile: c.tokenFile, token: c.token})
-	if err != nil {
 		return usage("%v", err)
+	}
+	token, err := c.token.read()
+	if err != nil {
+		return e.fail(err)
 	}
 
 	r := &loadRun{cfg: c, server: base, appToken: token, errors: map[string]int64{}, anomalies: map[string]int64{}}
@@ -173,38 +170,38 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 	err = r.clients[0].Health(hctx)
 	cancel()
 	if err != nil {
-		return e.errorf("load: the server at %s does not answer: %s", base, describe(err))
+		return e.errorf("the server at %s does not answer: %s", base, describe(err))
 	}
 	if err := r.preparePool(ctx, e); err != nil {
-		return e.errorf("load: %v", err)
+		return e.errorf("%v", err)
 	}
 	if c.acked != "" {
 		f, err := os.OpenFile(c.acked, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			return e.errorf("load: %v", err)
+			return e.errorf("%v", err)
 		}
 		defer f.Close()
 		r.acked = &ackLog{f: f}
 	}
 	if err := r.registerKnown(ctx, e); err != nil {
-		return e.errorf("load: registering the known keys before the run: %s", describe(err))
+		return e.errorf("registering the known keys before the run: %s", describe(err))
 	}
 
 	rep := r.run(ctx, e.stderr)
 	if c.json {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
-			return e.errorf("load: %v", err)
+			return e.errorf("%v", err)
 		}
 		fmt.Fprintf(e.stdout, "%s\n", b)
 	} else {
 		rep.writeText(e.stdout)
 	}
 	if r.acked != nil && r.acked.err != nil {
-		return e.errorf("load: writing %s: %v (the report's acked count is what was written)", c.acked, r.acked.err)
+		return e.errorf("writing %s: %v (the report's acked count is what was written)", c.acked, r.acked.err)
 	}
 	if n := sum(rep.Anomalies); n > 0 {
-		return e.errorf("load: %d answers contradicted earlier ones (see anomalies in the report)", n)
+		return e.errorf("%d answers contradicted earlier ones (see anomalies in the report)", n)
 	}
 	return 0
 }
@@ -213,13 +210,10 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 // -source-addrs, that its host is a loopback IPv4 address (the source
 // addresses are in 127.0.0.0/8).
 func checkServerURL(u string, loopback bool) (string, error) {
-	p, err := url.Parse(u)
-	if err != nil {
+	if err := checkServer(u); err != nil {
 		return "", err
 	}
-	if (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return "", fmt.Errorf("%q is not an http or https URL", u)
-	}
+	p, _ := url.Parse(u) // checkServer parsed it
 	if loopback {
 		a, err := netip.ParseAddr(p.Hostname())
 		if err != nil || !a.Is4() || !a.IsLoopback() {
@@ -289,6 +283,7 @@ type loadRun struct {
 
 	start     time.Time
 	exhausted atomic.Int64 // when the fresh keys ran out, in ns after start; 0: they did not
+	keyless   atomic.Int64 // clients that stopped early: no fresh key left, no known key
 
 	hist                           [numSteps]*histogram
 	connects, newCount, knownCount atomic.Int64
@@ -494,7 +489,9 @@ func (r *loadRun) run(ctx context.Context, progress io.Writer) *loadReport {
 		wg.Wait()
 		close(done)
 	}()
-	r.showProgress(progress, done, cpu0, cpuOK)
+	tick := time.NewTicker(time.Second)
+	r.showProgress(progress, tick.C, done, cpu0, cpuOK)
+	tick.Stop()
 	elapsed := time.Since(r.start)
 	cpu1, _ := processCPU()
 	return r.report(elapsed, ctx.Err() != nil, cpu1-cpu0, cpuOK)
@@ -550,6 +547,7 @@ func (r *loadRun) client1(ctx, hard context.Context, i int, end time.Time, pace 
 		}
 		if fresh == nil {
 			if len(mine) == 0 {
+				r.keyless.Add(1)
 				return // no fresh key left, and no known key to log in
 			}
 			known = mine[j%len(mine)]
@@ -674,20 +672,18 @@ func (r *loadRun) anomaly(name string) {
 	r.mu.Unlock()
 }
 
-// showProgress prints a line on w once a second about the second just
-// past, until done is closed.
-func (r *loadRun) showProgress(w io.Writer, done <-chan struct{}, cpu0 time.Duration, cpuOK bool) {
+// showProgress prints a line on w at each tick (once a second) about the
+// interval just past, until done is closed.
+func (r *loadRun) showProgress(w io.Writer, tick <-chan time.Time, done <-chan struct{}, cpu0 time.Duration, cpuOK bool) {
 	p := newProgressLine(w)
 	defer p.clear()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	last, lastConnects, lastCPU, lastAt := r.hist[stepConnect].snapshot(), int64(0), cpu0, r.start
 	procs := runtime.GOMAXPROCS(0)
 	for {
 		select {
 		case <-done:
 			return
-		case now := <-tick.C:
+		case now := <-tick:
 			snap := r.hist[stepConnect].snapshot()
 			iv := snap.minus(last)
 			n := r.connects.Load()
@@ -755,6 +751,7 @@ type loadReport struct {
 	DurationSec    float64                 `json:"duration_sec"`
 	RequestedSec   float64                 `json:"requested_duration_sec"`
 	Interrupted    bool                    `json:"interrupted"`
+	Stopped        string                  `json:"stopped"` // why the run ended: "duration", "interrupted" or "out_of_keys"
 	Connects       int64                   `json:"connects"`
 	ConnectsPerSec float64                 `json:"connects_per_sec"`
 	NewConnects    int64                   `json:"new_connects"`
@@ -798,11 +795,17 @@ func (r *loadRun) report(elapsed time.Duration, interrupted bool, cpu time.Durat
 	rep := &loadReport{
 		Server: r.server, KeyType: string(r.alg), Clients: c.clients, SourceAddrs: c.sourceAddrs,
 		TargetRate: c.rate, NewFraction: c.newFraction,
-		DurationSec: elapsed.Seconds(), RequestedSec: c.duration.Seconds(), Interrupted: interrupted,
+		DurationSec: elapsed.Seconds(), RequestedSec: c.duration.Seconds(), Interrupted: interrupted, Stopped: "duration",
 		Connects: r.connects.Load(), NewConnects: r.newCount.Load(), KnownConnects: r.knownCount.Load(),
 		LatencyUS:  map[string]latencyStats{},
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 		Pool: r.poolDesc, ClientCPUShare: -1,
+	}
+	switch {
+	case interrupted:
+		rep.Stopped = "interrupted"
+	case r.keyless.Load() == int64(c.clients):
+		rep.Stopped = "out_of_keys"
 	}
 	rep.ConnectsPerSec = float64(rep.Connects) / elapsed.Seconds()
 	if r.acked != nil {
@@ -890,6 +893,9 @@ func (rep *loadReport) writeText(w io.Writer) {
 	// What a reader should make of it.
 	if p.Exhausted {
 		fmt.Fprintf(w, "note: the pool ran out of fresh keys after %.1fs; from then on no connect registered a new key (make a bigger pool with attesta keypool)\n", p.ExhaustedAfterSec)
+	}
+	if rep.Stopped == "out_of_keys" {
+		fmt.Fprintln(w, "note: the clients stopped before the -duration: no fresh key was left and there was no known key to log in with")
 	}
 	if n := rep.Errors["rate_limited"]; n > 0 {
 		fmt.Fprintf(w, "note: %d connects were refused by the server's rate limit per client address, so the run measured the limiter; "+

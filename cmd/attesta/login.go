@@ -46,8 +46,7 @@ with a message that says so.
 	setup: func(fs *flag.FlagSet) func(context.Context, *env) int {
 		var c loginConfig
 		c.server.register(fs, kdfTimeout)
-		fs.StringVar(&c.token.tokenFile, "app-token-file", "", "read the application token from `FILE`")
-		fs.StringVar(&c.token.token, "app-token", "", "application `TOKEN` (visible in ps; prefer -app-token-file)")
+		c.token.register(fs)
 		fs.StringVar(&c.login, "login", "", "login identifier `NAME`: a nickname, an email or a phone number (required)")
 		fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of `FILE`")
 		fs.StringVar(&c.out, "out", "", "write the recovered private key to `FILE`, which must not exist (required)")
@@ -57,25 +56,24 @@ with a message that says so.
 
 type loginConfig struct {
 	server              serverFlags
-	token               connectConfig // tokenFile and token only
+	token               appTokenFlags
 	login, passwordFile string
 	out                 string
 }
 
 func login(ctx context.Context, e *env, c loginConfig) (code int) {
-	usage := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "attesta login: "+format+"\n", args...)
-		return 2
-	}
 	switch {
 	case c.login == "":
-		return usage("-login NAME is required")
+		return e.usagef("-login NAME is required")
 	case c.out == "":
-		return usage("-out FILE is required")
+		return e.usagef("-out FILE is required")
 	}
-	token, err := appToken(c.token)
+	if err := checkServer(c.server.url); err != nil {
+		return e.fail(err)
+	}
+	token, err := c.token.read()
 	if err != nil {
-		return usage("%v", err)
+		return e.fail(err)
 	}
 
 	// Make FILE now, before the password and the KDF: an existing file is

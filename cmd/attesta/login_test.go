@@ -138,7 +138,8 @@ func TestPasswordLogin(t *testing.T) {
 		code, st, stderr = ident(env{}, "add", "-session", first.Session, "-kind", "email", "-value", "T@Example.org")
 		require.Equal(t, 0, code, stderr)
 		assert.Equal(t, "pending", st.Status)
-		assert.Contains(t, stderr, "attesta identifier confirm")
+		assert.Equal(t, "a code was sent to the email; confirm it with:\n"+
+			"  attesta identifier confirm -server "+srv.url+" -session … -kind email -value T@Example.org -code CODE\n", stderr)
 		emailCode, err := outbox.LastCode(srv.outbox, "t@example.org")
 		require.NoError(t, err)
 		assert.NotContains(t, stderr, emailCode)
@@ -196,6 +197,10 @@ func TestPasswordLogin(t *testing.T) {
 		assert.Equal(t, 2, code)
 		assert.Contains(t, stderr, "no session")
 		code, _, stderr = ident(env{}, "add", "-session", "ats_nope", "-kind", "nickname", "-value", "someone")
+		assert.Equal(t, 1, code)
+		assert.Equal(t, "attesta: -session is not a session: want ats_… or the JSON that attesta connect and attesta login print\n", stderr)
+		unknown := attesta.SessionPrefix + strings.Repeat("A", 43) // well formed, no such session
+		code, _, stderr = ident(env{}, "add", "-session", unknown, "-kind", "nickname", "-value", "someone")
 		assert.Equal(t, 1, code)
 		assert.Equal(t, "attesta: unauthorized: Unauthorized\n", stderr)
 	})
@@ -258,11 +263,12 @@ func TestPasswordLogin(t *testing.T) {
 		// this push's read and its write: the push reads it again, keeps
 		// the other key, and stores version 3.
 		client := transport.NewClient(srv.url)
+		racerCreated := time.Date(2026, 11, 22, 6, 24, 13, 0, time.UTC)
 		racer := func(attempt int) {
 			if attempt != 0 {
 				return
 			}
-			pt := registry.Plaintext{PartyID: first.PartyID, Keys: [][]byte{key.Pack(), other.Pack()}, Created: time.Now()}
+			pt := registry.Plaintext{PartyID: first.PartyID, Keys: [][]byte{key.Pack(), other.Pack()}, Created: racerCreated}
 			block, err := registry.Seal(ctx, pt, []byte(password), cheapKDF())
 			require.NoError(t, err)
 			v, err := client.PutRegistry(ctx, first.Session, block, 1)
@@ -281,7 +287,7 @@ func TestPasswordLogin(t *testing.T) {
 		assert.Equal(t, "argon2id(m=64KiB,t=1,p=1)", p.KDF)
 		assert.Equal(t, first.PartyID, p.PartyID)
 		require.NotNil(t, p.Created)
-		assert.WithinDuration(t, time.Now(), *p.Created, time.Minute)
+		assert.True(t, racerCreated.Equal(*p.Created), "the merge keeps the registry's creation time: %v", *p.Created)
 		assert.Equal(t, []string{key.Public().ID().String(), other.Public().ID().String()}, keyIDs(p), "merged, in order, no duplicate")
 		assert.Equal(t, []pulledKey{{key.Public().ID().String(), "x25519-private"}, {other.Public().ID().String(), "rsa-private"}}, p.Keys)
 

@@ -14,7 +14,13 @@
 //	attesta keypool -type ALG -n N -out FILE
 //	attesta load -server URL (-app-token-file F | -app-token T) [-clients N] [-duration D] [-keys ALG] [-new-fraction F] [-acked FILE] [-pool FILE] [-json]
 //	attesta demo [-v]
+//	attesta version
 //	attesta help [COMMAND [SUBCOMMAND]]
+//
+// Every message on stderr starts with "attesta: ". The exit status is 0 on
+// success, 1 when the command failed (the server refused, a file did not
+// hold what it should, the network failed) and 2 for a usage error (a flag
+// missing or malformed, an unknown command).
 package main
 
 import (
@@ -62,6 +68,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
+	// cmd is the path of the command that runs ("registry push"), which
+	// usage errors point to the help of.
+	cmd string
+
 	// Test hooks, nil outside tests; no flag or variable reaches them.
 	//
 	// beforePut runs in "registry push" after the registry is read and
@@ -73,10 +83,45 @@ type env struct {
 	sealKDF   func() kdf.Params
 }
 
-// errorf prints "attesta: ..." on stderr and returns exit status 1.
+// errorf prints "attesta: MESSAGE" on stderr and returns 1, the exit
+// status of a failure.
 func (e *env) errorf(format string, args ...any) int {
-	fmt.Fprintf(e.stderr, "attesta: "+format+"\n", args...)
+	fmt.Fprintln(e.stderr, "attesta: "+message(format, args...))
 	return 1
+}
+
+// usagef prints "attesta: MESSAGE (attesta help COMMAND)" on stderr and
+// returns 2, the exit status of a usage error.
+func (e *env) usagef(format string, args ...any) int {
+	msg := message(format, args...)
+	if e.cmd != "" {
+		msg += " (attesta help " + e.cmd + ")"
+	}
+	fmt.Fprintln(e.stderr, "attesta: "+msg)
+	return 2
+}
+
+// usageError is a mistake in the command line, reported by fail as a
+// usage error.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// fail reports err: a usageError with usagef (exit status 2), anything
+// else with errorf (1).
+func (e *env) fail(err error) int {
+	if errors.As(err, new(usageError)) {
+		return e.usagef("%v", err)
+	}
+	return e.errorf("%v", err)
+}
+
+// message formats a message for errorf and usagef, dropping the
+// "attesta: " that errors of package attesta begin with, so that the
+// prefix appears once.
+func message(format string, args ...any) string {
+	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "attesta: ")
+	return strings.ReplaceAll(msg, ": attesta: ", ": ")
 }
 
 // flagSet returns c's flag set, printing on w, and c's body.
@@ -86,12 +131,17 @@ func (c *command) flagSet(w io.Writer) (*flag.FlagSet, func(context.Context, *en
 	}
 	fs := flag.NewFlagSet("attesta "+c.path(), flag.ContinueOnError)
 	fs.SetOutput(w)
+	body := c.setup(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), c.usage)
-		fmt.Fprintln(fs.Output(), "\nFlags:")
-		fs.PrintDefaults()
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(fs.Output(), "\nFlags:")
+			fs.PrintDefaults()
+		}
 	}
-	return fs, c.setup(fs)
+	return fs, body
 }
 
 // exec parses args (flags only, no positional arguments) and runs c; a
@@ -100,23 +150,28 @@ func (c *command) exec(ctx context.Context, e *env, args []string) int {
 	if c.sub != nil {
 		return c.execGroup(ctx, e, args)
 	}
-	fs, body := c.flagSet(e.stderr)
+	e.cmd = c.path()
+	// The flag package's own messages are kept quiet, so that a bad flag
+	// is reported like any other usage error; -h prints the usage.
+	fs, body := c.flagSet(io.Discard)
+	usage := fs.Usage
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stderr)
+			usage()
 			return 0
 		}
-		return 2
+		return e.usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "attesta %s: unexpected argument %q\n", c.path(), fs.Arg(0))
-		fs.Usage()
-		return 2
+		return e.usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return body(ctx, e)
 }
 
 // commands are the subcommands, in the order help lists them.
-var commands = []*command{keygenCmd, pubkeyCmd, connectCmd, identifierCmd, registryCmd, loginCmd, demoCmd, keypoolCmd, loadCmd}
+var commands = []*command{keygenCmd, pubkeyCmd, connectCmd, identifierCmd, registryCmd, loginCmd, demoCmd, keypoolCmd, loadCmd, versionCmd}
 
 const mainUsage = `Attesta: key-based accounts. A party owns an account because it holds a
 private key; the server knows only the public key.
@@ -167,12 +222,12 @@ func run(ctx context.Context, e *env, args []string) int {
 		if len(args) > 1 && name == "help" {
 			c := lookup(commands, args[1])
 			if c == nil {
-				return e.errorf("no command %q (see attesta help)", args[1])
+				return e.usagef("no command %q (attesta help lists them)", args[1])
 			}
 			if len(args) > 2 && c.sub != nil {
 				s := lookup(c.sub, args[2])
 				if s == nil {
-					return e.errorf("no command %q %q (see attesta help %s)", args[1], args[2], args[1])
+					return e.usagef("no command %q (attesta help %s lists them)", args[1]+" "+args[2], args[1])
 				}
 				c = s
 			}
@@ -185,7 +240,8 @@ func run(ctx context.Context, e *env, args []string) int {
 	default:
 		c := lookup(commands, name)
 		if c == nil {
-			fmt.Fprintf(e.stderr, "attesta: unknown command %q\n\n", name)
+			e.usagef("unknown command %q", name)
+			fmt.Fprintln(e.stderr)
 			printMainUsage(e.stderr)
 			return 2
 		}
@@ -227,7 +283,8 @@ func (c *command) execGroup(ctx context.Context, e *env, args []string) int {
 	}
 	s := lookup(c.sub, args[0])
 	if s == nil {
-		fmt.Fprintf(e.stderr, "attesta %s: unknown command %q\n\n", c.name, args[0])
+		e.usagef("unknown command %q", c.name+" "+args[0])
+		fmt.Fprintln(e.stderr)
 		fs.Usage()
 		return 2
 	}

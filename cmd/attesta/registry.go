@@ -89,25 +89,24 @@ type pushConfig struct {
 }
 
 func push(ctx context.Context, e *env, c pushConfig) int {
-	usage := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "attesta registry push: "+format+"\n", args...)
-		return 2
-	}
 	switch {
 	case c.keyFile == "":
-		return usage("-key FILE is required")
+		return e.usagef("-key FILE is required")
 	case c.kdf != "default" && c.kdf != "calibrate":
-		return usage("unknown -kdf %q: want default or calibrate", c.kdf)
+		return e.usagef("unknown -kdf %q: want default or calibrate", c.kdf)
 	case c.kdf == "calibrate" && (c.calibrate <= 0 || c.calibrate > time.Minute):
-		return usage("-calibrate must be between 0 and 1m")
+		return e.usagef("-calibrate must be between 0 and 1m")
+	}
+	if err := checkServer(c.server.url); err != nil {
+		return e.fail(err)
 	}
 	session, err := c.session.read()
 	if err != nil {
-		return usage("%v", err)
+		return e.fail(err)
 	}
 	key, err := readPrivateKey(c.keyFile)
 	if err != nil {
-		return e.errorf("%s: %v", c.keyFile, err)
+		return e.errorf("%v", err)
 	}
 	password, err := readPassword(ctx, e, c.passwordFile, "Registry password", true)
 	if err != nil {
@@ -258,8 +257,10 @@ type pulledKey struct {
 
 func pull(ctx context.Context, e *env, c pullConfig) int {
 	if c.login == "" {
-		fmt.Fprintln(e.stderr, "attesta registry pull: -login NAME is required")
-		return 2
+		return e.usagef("-login NAME is required")
+	}
+	if err := checkServer(c.server.url); err != nil {
+		return e.fail(err)
 	}
 	var password []byte
 	if !c.header {
