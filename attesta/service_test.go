@@ -3,8 +3,6 @@ package attesta_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -308,61 +306,6 @@ func TestSessions(t *testing.T) {
 	n, err := f.svc.Collect(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 3, n, "the expired session and the two used challenge tokens")
-}
-
-// TestConcurrentRedemption submits one token 100 times at once: exactly
-// one submission wins, and concurrent first connects of one key make one
-// party.
-func TestConcurrentRedemption(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, attesta.Config{})
-	k := testkeys.Key(t, attesta.X25519, 3)
-	token := f.challenge(t, k)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for range 100 {
-		wg.Go(func() {
-			_, err := f.svc.AuthKeyToken(ctx, token)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				wins++
-			} else if !errors.Is(err, attesta.ErrChallengeUnknown) {
-				t.Errorf("unexpected error %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	assert.Equal(t, 1, wins)
-
-	k2 := testkeys.Key(t, attesta.MLKEM768X25519, 3)
-	var tokens [][]byte
-	for range 8 {
-		tokens = append(tokens, f.challenge(t, k2))
-	}
-	parties := make(chan attesta.KeyToken, len(tokens))
-	for _, tok := range tokens {
-		wg.Go(func() {
-			res, err := f.svc.AuthKeyToken(ctx, tok)
-			if assert.NoError(t, err) {
-				parties <- res
-			}
-		})
-	}
-	wg.Wait()
-	close(parties)
-	news, ids := 0, map[attesta.PartyID]bool{}
-	for p := range parties {
-		ids[p.PartyID] = true
-		if p.IsNew {
-			news++
-		}
-	}
-	assert.Equal(t, 1, news)
-	assert.Len(t, ids, 1)
 }
 
 func TestNewConfig(t *testing.T) {
