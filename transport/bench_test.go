@@ -83,7 +83,7 @@ func benchHandler(b *testing.B, perKey int) (*transport.Handler, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	app, err := svc.CreateApp(context.Background(), "bench")
+	app, err := svc.CreateApp(context.Background(), benchconnect.App)
 	if err != nil {
 		b.Fatal(err)
 	}
