@@ -56,9 +56,9 @@ func NewAdminHandler(svc *attesta.Service, log *slog.Logger) (http.Handler, erro
 	}
 	mux := http.NewServeMux()
 	for _, e := range h.adminEndpoints() {
-		mux.Handle(e.method+" "+e.path, h.wrap(nil, e.serve))
+		mux.Handle(e.method+" "+e.path, h.wrap(e.route(), nil, e.serve))
 	}
-	mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
+	mux.Handle("/", h.wrap(routeUnmatched, nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
 	return mux, nil
 }
 

@@ -149,8 +149,12 @@ func (e *requestError) Unwrap() error { return e.err }
 
 func badRequest(detail string) error { return &requestError{err: ErrBadRequest, detail: detail} }
 
-// rateLimitError carries the wait before the next allowed request.
-type rateLimitError struct{ retryAfter time.Duration }
+// rateLimitError carries the wait before the next allowed request, and
+// the name of the bucket that refused it (for metrics).
+type rateLimitError struct {
+	retryAfter time.Duration
+	bucket     string
+}
 
 func (e *rateLimitError) Error() string { return ErrRateLimited.Error() }
 func (e *rateLimitError) Unwrap() error { return ErrRateLimited }

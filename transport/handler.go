@@ -1,7 +1,7 @@
 package transport
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -88,7 +88,31 @@ type HandlerConfig struct {
 	// status, duration, code) and internal errors at error level. Bodies,
 	// tokens, sessions and keys are never logged. Default: discard.
 	Logger *slog.Logger
+	// Observer, if not nil, is told of every request served and every
+	// refusal by an in-process bucket, for metrics.
+	Observer Observer
 }
+
+// Observer is told what a Handler serves, for metrics (attesta-server
+// exports them to Prometheus). Its methods run on the request path, so
+// they must be quick and must not block. Every value they receive is one
+// of a small fixed set, never an identifier, key id, party id or address,
+// so that a metric labelled by them has a bounded number of series.
+type Observer interface {
+	// Served is called once per request, after its answer, with its route
+	// (one of Handler.Routes), the problem code of an error answer (a
+	// code of the problem table; "" for a success) and how long it took.
+	Served(route, code string, took time.Duration)
+	// RateLimited is called when one of the Handler's in-process buckets
+	// refuses a request, with its name (one of Handler.Buckets).
+	RateLimited(bucket string)
+}
+
+// Route names beside the endpoints' "METHOD PATH" (see Routes).
+const (
+	routeUnmatched     = "unmatched"
+	routeOtherMethodOf = "OTHER "
+)
 
 // Default limits (see HandlerConfig).
 var (
@@ -121,9 +145,18 @@ type Handler struct {
 	addAddrLimit     *limiter[netip.Addr]
 	putAddrLimit     *limiter[netip.Addr]
 	identKeySecret   []byte // keys the identifier buckets' hashes
+	obs              Observer
+	buckets          []string // the limiters' names (Buckets)
 	now              func() time.Time
 	mux              *http.ServeMux
 	notFound         http.Handler
+}
+
+// named names l, registers the name with h, and returns l.
+func named[K comparable](h *Handler, name string, l *limiter[K]) *limiter[K] {
+	l.name = name
+	h.buckets = append(h.buckets, name)
+	return l
 }
 
 // NewHandler checks cfg and returns a Handler for svc.
@@ -176,27 +209,29 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 	}
 	n := cfg.MaxTrackedAddresses
 	h := &Handler{
-		svc:              svc,
-		maxBody:          cfg.MaxBodyBytes,
-		maxRegistryBody:  cfg.MaxRegistryBodyBytes,
-		trusted:          slices.Clone(cfg.TrustedProxies),
-		log:              cfg.Logger,
-		requestLimit:     newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
-		tokenLimit:       newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
-		newPartyLimit:    newLimiterOf[netip.Addr](cfg.NewPartiesPerAddress, n),
-		loginLimit:       newLimiterOf[loginAddr](cfg.LoginPerIdentifierAndAddress, n),
-		loginAddrLimit:   newLimiterOf[netip.Addr](cfg.LoginPerAddress, n),
-		confirmLimit:     newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n),
-		confirmAddrLimit: newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
-		addLimit:         newLimiterOf[attesta.PartyID](cfg.AddPerParty, n),
-		addAddrLimit:     newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
-		putAddrLimit:     newLimiterOf[netip.Addr](cfg.RegistryPutPerAddress, n),
-		identKeySecret:   rnd.Bytes(32),
-		now:              time.Now,
-		mux:              http.NewServeMux(),
+		svc:             svc,
+		maxBody:         cfg.MaxBodyBytes,
+		maxRegistryBody: cfg.MaxRegistryBodyBytes,
+		trusted:         slices.Clone(cfg.TrustedProxies),
+		log:             cfg.Logger,
+		obs:             cfg.Observer,
+		identKeySecret:  rnd.Bytes(32),
+		now:             time.Now,
+		mux:             http.NewServeMux(),
 	}
+	// Each bucket table has a name, for Observer.RateLimited.
+	h.requestLimit = named(h, "auth_key_request_per_address", newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n))
+	h.tokenLimit = named(h, "auth_key_token_per_address", newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n))
+	h.newPartyLimit = named(h, "new_parties_per_address", newLimiterOf[netip.Addr](cfg.NewPartiesPerAddress, n))
+	h.loginLimit = named(h, "registry_login_per_login_and_address", newLimiterOf[loginAddr](cfg.LoginPerIdentifierAndAddress, n))
+	h.loginAddrLimit = named(h, "registry_login_per_address", newLimiterOf[netip.Addr](cfg.LoginPerAddress, n))
+	h.confirmLimit = named(h, "confirm_identifier_per_party", newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n))
+	h.confirmAddrLimit = named(h, "confirm_identifier_per_address", newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n))
+	h.addLimit = named(h, "add_identifier_per_party", newLimiterOf[attesta.PartyID](cfg.AddPerParty, n))
+	h.addAddrLimit = named(h, "add_identifier_per_address", newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n))
+	h.putAddrLimit = named(h, "registry_put_per_address", newLimiterOf[netip.Addr](cfg.RegistryPutPerAddress, n))
 	h.Register(h.mux)
-	h.notFound = h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound })
+	h.notFound = h.wrap(routeUnmatched, nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound })
 	h.mux.Handle("/", h.notFound)
 	return h, nil
 }
@@ -240,7 +275,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		allow = map[string][]string{}
 	)
 	for _, e := range h.endpoints() {
-		mux.Handle(e.method+" "+e.path, h.wrap(e.limit, e.serve))
+		mux.Handle(e.method+" "+e.path, h.wrap(e.route(), e.limit, e.serve))
 		if _, ok := allow[e.path]; !ok {
 			paths = append(paths, e.path)
 		}
@@ -251,11 +286,38 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	for _, p := range paths {
 		methods := strings.Join(allow[p], ", ")
-		mux.Handle(p, h.wrap(nil, func(http.ResponseWriter, *http.Request) error {
+		mux.Handle(p, h.wrap(routeOtherMethodOf+p, nil, func(http.ResponseWriter, *http.Request) error {
 			return &methodError{allow: methods}
 		}))
 	}
 }
+
+// route is the endpoint's name for metrics: "POST /v1/auth_key_request".
+func (e endpoint) route() string { return e.method + " " + e.path }
+
+// Routes lists every route name an Observer is told of: each endpoint's
+// "METHOD PATH"; "OTHER PATH" for each path, a method it does not serve
+// (answered 405); and "unmatched" for every request no route matches
+// (404). They come from the route table, so a new endpoint has its name.
+func (h *Handler) Routes() []string {
+	var out, paths []string
+	for _, e := range h.endpoints() {
+		out = append(out, e.route())
+		if !slices.Contains(paths, e.path) {
+			paths = append(paths, e.path)
+		}
+	}
+	for _, p := range paths {
+		out = append(out, routeOtherMethodOf+p)
+	}
+	return append(out, routeUnmatched)
+}
+
+// Buckets lists the names of the Handler's in-process rate-limit buckets
+// (HandlerConfig's limits), which an Observer is told of when one
+// refuses a request. A bucket without a name is reported under the route
+// of the request it refused.
+func (h *Handler) Buckets() []string { return slices.Clone(h.buckets) }
 
 // ServeHTTP serves the API on a mux of its own, where an unknown path is
 // 404 not_found as problem+json.
@@ -297,30 +359,31 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// wrap turns a handler that returns an error into an http.Handler: rate
-// limit first (the cheapest refusal), then the handler, then the error as a
-// problem, then one debug log record.
-func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter, *http.Request) error) http.Handler {
+// wrap turns a handler that returns an error into an http.Handler for
+// route: rate limit first (the cheapest refusal), then the handler, then
+// the error as a problem, then the Observer and one debug log record.
+func (h *Handler) wrap(route string, lim *limiter[netip.Addr], serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := h.now()
-		sw := &statusWriter{ResponseWriter: w}
+		// One allocation for what wrap keeps of the request.
+		st := &requestState{statusWriter: statusWriter{ResponseWriter: w}}
+		sw := &st.statusWriter
 		// Answers carry sessions and one-time ciphertexts: no cache may
 		// keep them.
-		sw.Header().Set("Cache-Control", "no-store")
-		sw.Header().Set("X-Content-Type-Options", "nosniff")
+		hd := sw.Header()
+		hd["Cache-Control"] = noStore
+		hd["X-Content-Type-Options"] = noSniff
 		var err error
 		if lim != nil {
 			addr := h.clientAddr(r)
 			if ok, wait := lim.allow(addr, start); !ok {
-				err = &rateLimitError{retryAfter: wait}
+				err = lim.refusal(wait)
 			} else {
 				// The address paid one unit; what the request turns out
 				// to cost beyond that is charged once it is served.
-				cost := &requestCost{}
-				body := &countingReader{r: r.Body}
-				r.Body = body
-				r = r.WithContext(context.WithValue(r.Context(), requestCostKey{}, cost))
-				defer func() { lim.charge(addr, max(cost.units, sizeUnits(body.n))-1, h.now()) }()
+				st.body = requestBody{r: r.Body}
+				r.Body = &st.body
+				defer func() { lim.charge(addr, max(st.body.units, sizeUnits(st.body.n))-1, h.now()) }()
 			}
 		}
 		if err == nil {
@@ -330,13 +393,39 @@ func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter,
 		if err != nil {
 			code = h.fail(sw, r, err)
 		}
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
-			slog.Duration("duration", h.now().Sub(start)),
-			slog.String("code", code))
+		if h.obs != nil {
+			h.observe(route, code, err, h.now().Sub(start))
+		}
+		if h.log.Enabled(r.Context(), slog.LevelDebug) {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status),
+				slog.Duration("duration", h.now().Sub(start)),
+				slog.String("code", code))
+		}
 	})
+}
+
+// observe tells the Observer of a request served.
+func (h *Handler) observe(route, code string, err error, took time.Duration) {
+	if rl := (*rateLimitError)(nil); code == "rate_limited" && errors.As(err, &rl) {
+		h.obs.RateLimited(cmp.Or(rl.bucket, route))
+	}
+	h.obs.Served(route, code, took)
+}
+
+// Header values every answer carries, shared by all (see writeBody).
+var (
+	noStore    = []string{"no-store"}
+	noSniff    = []string{"nosniff"}
+	varyAccept = []string{"Accept"}
+)
+
+// requestState is what wrap keeps of one request.
+type requestState struct {
+	statusWriter
+	body requestBody
 }
 
 // bodyUnit is how many body bytes cost a request one unit of its
@@ -346,32 +435,32 @@ const bodyUnit = 8 << 10
 
 func sizeUnits(n int64) int { return int((n + bodyUnit - 1) / bodyUnit) }
 
-// requestCost is what a handler says its request cost, in units of its
-// address's budget, beyond what its body's size says (setCost).
-type requestCost struct{ units int }
-
-type requestCostKey struct{}
-
-// setCost records that r cost units (see requestCost).
+// setCost records that r cost units of its address's budget, beyond what
+// its body's size says. It counts only on a route whose address bucket
+// wrap applies (the body is then wrap's requestBody, which keeps the
+// count).
 func setCost(r *http.Request, units int) {
-	if c, ok := r.Context().Value(requestCostKey{}).(*requestCost); ok {
-		c.units = max(c.units, units)
+	if b, ok := r.Body.(*requestBody); ok {
+		b.units = max(b.units, units)
 	}
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.ReadCloser
-	n int64
+// requestBody is the body of a request on a route with an address
+// bucket: it counts the bytes read through it, and keeps what the handler
+// says the request cost (setCost), for wrap to charge.
+type requestBody struct {
+	r     io.ReadCloser
+	n     int64
+	units int
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *requestBody) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
 }
 
-func (c *countingReader) Close() error { return c.r.Close() }
+func (c *requestBody) Close() error { return c.r.Close() }
 
 // fail answers err as a problem and returns its code. An error outside the
 // table is logged and answered 500 internal, without its text.
@@ -438,7 +527,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, limit int64, v 
 
 // render answers v in the format Accept asks for, def by default.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, def format, v any) error {
-	w.Header().Add("Vary", "Accept")
+	w.Header()["Vary"] = varyAccept
 	return render(w, responseFormat(r, def), http.StatusOK, v)
 }
 
@@ -489,7 +578,7 @@ func (h *Handler) authKeyToken(w http.ResponseWriter, r *http.Request) error {
 	// refused before, and each new party takes its token after.
 	addr := h.clientAddr(r)
 	if ok, wait := h.newPartyLimit.has(addr, h.now()); !ok {
-		return &rateLimitError{retryAfter: wait}
+		return h.newPartyLimit.refusal(wait)
 	}
 	res, err := h.svc.AuthKeyToken(r.Context(), body.Token)
 	if err != nil {

@@ -44,7 +44,7 @@ type loginAddr struct {
 // error.
 func limited[K comparable](l *limiter[K], key K, now time.Time) error {
 	if ok, wait := l.allow(key, now); !ok {
-		return &rateLimitError{retryAfter: wait}
+		return l.refusal(wait)
 	}
 	return nil
 }

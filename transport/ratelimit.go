@@ -29,6 +29,7 @@ type Limit = attesta.Limit
 // attacker's own keys, or idle ones, a fresh burst: a drained bucket is the
 // last to go. It costs O(1) per request.
 type limiter[K comparable] struct {
+	name  string  // for Observer.RateLimited (see named)
 	rate  float64 // tokens per second
 	burst float64
 	max   int
@@ -83,6 +84,12 @@ func (l *limiter[K]) allowN(key K, n int, now time.Time) (bool, time.Duration) {
 	l.buckets[key] = b
 	wait := time.Duration(math.Ceil((cost - b.tokens) / l.rate * float64(time.Second)))
 	return false, wait
+}
+
+// refusal is the error of a request this limiter refused, which may try
+// again after wait.
+func (l *limiter[K]) refusal(wait time.Duration) error {
+	return &rateLimitError{retryAfter: wait, bucket: l.name}
 }
 
 // charge takes n more tokens from key's bucket whatever it holds, into
