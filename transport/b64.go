@@ -45,4 +45,3 @@ func (b *B64) UnmarshalJSON(data []byte) error {
 	*b = out
 	return nil
 }
-
