@@ -47,6 +47,14 @@ type Store interface {
 	// but a redemption, which only the key's holder can make, creates
 	// challenge state.
 	RedeemChallenge(ctx context.Context, r Redemption) (Redeemed, error)
+	// RedeemedTokens counts the records of redeemed challenge tokens the
+	// store holds, expired ones that Collect has not yet removed
+	// included: the only challenge state there is (pending challenges are
+	// not stored), for metrics. It is a read with no atomicity promise: a
+	// redemption or collection running at the same time may or may not
+	// be counted. Its cost grows with the count, which is bounded by the
+	// redemptions of one ChallengeTTL plus one collection interval.
+	RedeemedTokens(ctx context.Context) (int, error)
 
 	// Party returns a party and its keys.
 	Party(ctx context.Context, id PartyID) (Party, error)

@@ -27,7 +27,8 @@
 // PutRegistry's compare-and-swap) run as that statement, which is a
 // transaction of its own: every connection's
 // default_transaction_isolation is serializable, so they are SERIALIZABLE
-// too.
+// too. One method is not serializable, by design: RedeemedTokens, a
+// count for metrics, reads at READ COMMITTED (its doc says why).
 //
 // PostgreSQL's SERIALIZABLE tracks reads of a B-tree per page, so a
 // transaction that looks up a key, finds nothing and inserts it conflicts

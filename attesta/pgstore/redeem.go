@@ -76,6 +76,24 @@ func (s *Store) RedeemChallenge(ctx context.Context, r attesta.Redemption) (out 
 	return out, nil
 }
 
+// RedeemedTokens counts the rows of used_tokens in a READ COMMITTED,
+// read-only transaction, not a SERIALIZABLE one: a count needs no
+// serializability, and a serializable scan of the whole table would take
+// a predicate lock on all of it, so that every redemption running at the
+// same time would conflict with the count and some would have to run
+// again.
+func (s *Store) RedeemedTokens(ctx context.Context) (n int, err error) {
+	err = s.retry(ctx, func() error {
+		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) // read-only: nothing to commit
+		return tx.QueryRow(ctx, `SELECT count(*) FROM used_tokens`).Scan(&n)
+	})
+	return n, err
+}
+
 func (s *Store) Party(ctx context.Context, id attesta.PartyID) (p attesta.Party, err error) {
 	err = s.stmt(ctx, func() error {
 		p = attesta.Party{ID: id}

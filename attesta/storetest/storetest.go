@@ -70,6 +70,7 @@ var sections = []struct {
 	{"Bans", testBans},
 	{"Redeem", testRedeem},
 	{"RedeemConcurrent", testRedeemConcurrent},
+	{"RedeemedTokens", testRedeemedTokens},
 	{"Sessions", testSessions},
 	{"Collect", testCollect},
 	{"CollectConcurrent", testCollectConcurrent},
