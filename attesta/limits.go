@@ -2,6 +2,7 @@ package attesta
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -88,6 +89,9 @@ const (
 	budgetFetchLogin   = "registry fetches per login"
 )
 
+// budgetKinds lists the kinds, so that metrics show each from the start.
+var budgetKinds = []string{budgetSendCooldown, budgetSendDest, budgetSendParty, budgetSendTotal, budgetTries, budgetFetchLogin}
+
 // budgetKey is the key under which a budget is stored: a keyed hash, so
 // that a copy of the store does not list what is being counted.
 func (s *Service) budgetKey(kind string, parts ...[]byte) Hash {
@@ -97,16 +101,30 @@ func (s *Service) budgetKey(kind string, parts ...[]byte) Hash {
 // spend takes one unit from each budget, all or none (Store.Spend): a
 // request refused by one budget spends nothing from the others, so that
 // asks refused at a victim's destination do not drain the server's total,
-// nor asks refused by the total a destination's.
+// nor asks refused by the total a destination's. A refusal is counted by
+// the kind of the budget that refused (Stats).
 func (s *Service) spend(ctx context.Context, now time.Time, budgets ...budget) error {
 	spends := make([]Spend, len(budgets))
 	for i, b := range budgets {
 		spends[i] = Spend{Key: b.key, Limit: b.limit, Cost: 1}
 	}
-	return s.store.Spend(ctx, now, spends...)
+	err := s.store.Spend(ctx, now, spends...)
+	if be := (*BudgetError)(nil); errors.As(err, &be) && be.Spend >= 0 && be.Spend < len(budgets) {
+		s.stats.budgetRefused(budgets[be.Spend].kind)
+	}
+	return err
 }
 
+// budget is one budget a request spends from: its kind (one of the
+// budget… constants), the key it is stored under and its shape.
 type budget struct {
+	kind  string
 	key   Hash
 	limit Limit
+}
+
+// budget is the budget of kind, shaped by l, for what parts name (see
+// budgetKey).
+func (s *Service) budget(kind string, l Limit, parts ...[]byte) budget {
+	return budget{kind: kind, key: s.budgetKey(kind, parts...), limit: l}
 }

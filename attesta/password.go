@@ -116,10 +116,10 @@ func (s *Service) AddIdentifier(ctx context.Context, party PartyID, kind Identif
 		return "", err
 	}
 	if err := s.spend(ctx, now,
-		budget{s.budgetKey(budgetSendParty, party[:]), s.limits.CodeSendsPerParty},
-		budget{s.budgetKey(budgetSendTotal), s.limits.CodeSendsTotal},
-		budget{s.budgetKey(budgetSendDest, h[:]), s.limits.CodeSendsPerDestination},
-		budget{s.budgetKey(budgetSendCooldown, h[:]), s.limits.CodeSendCooldown},
+		s.budget(budgetSendParty, s.limits.CodeSendsPerParty, party[:]),
+		s.budget(budgetSendTotal, s.limits.CodeSendsTotal),
+		s.budget(budgetSendDest, s.limits.CodeSendsPerDestination, h[:]),
+		s.budget(budgetSendCooldown, s.limits.CodeSendCooldown, h[:]),
 	); err != nil {
 		return "", err
 	}
@@ -171,7 +171,7 @@ func (s *Service) ConfirmIdentifier(ctx context.Context, party PartyID, kind Ide
 		code = code[:16]
 	}
 	now := s.now()
-	if err := s.spend(ctx, now, budget{s.budgetKey(budgetTries, party[:], h[:]), s.limits.CodeTriesPerIdentifier}); err != nil {
+	if err := s.spend(ctx, now, s.budget(budgetTries, s.limits.CodeTriesPerIdentifier, party[:], h[:])); err != nil {
 		return err
 	}
 	return s.store.ConfirmVerification(ctx, party, h, s.codeHash(party, h, code), s.maxCodeTries, now)
@@ -214,6 +214,7 @@ func (s *Service) PutRegistry(ctx context.Context, party PartyID, block []byte, 
 		return 0, fmt.Errorf("%w: %w", ErrBadRegistry, err)
 	}
 	if err := s.floors.Check(h.KDF); err != nil {
+		s.stats.kdfFloorRefusals.Add(1)
 		return 0, fmt.Errorf("%w: %w", ErrKDFTooWeak, err)
 	}
 	if err := kdf.DefaultCeilings().Check(h.KDF); err != nil {
@@ -259,7 +260,7 @@ func (s *Service) RegistryByLogin(ctx context.Context, login string) (Registry, 
 		return Registry{}, err
 	}
 	h := s.identHash(id)
-	if err := s.spend(ctx, s.now(), budget{s.budgetKey(budgetFetchLogin, h[:]), s.limits.RegistryFetchesPerLogin}); err != nil {
+	if err := s.spend(ctx, s.now(), s.budget(budgetFetchLogin, s.limits.RegistryFetchesPerLogin, h[:])); err != nil {
 		return Registry{}, err
 	}
 	seed := mac(s.keys.decoy, h[:])

@@ -70,6 +70,7 @@ type Service struct {
 	maxCodeTries int
 	quarantine   time.Duration
 	limits       Limits
+	stats        *stats
 	now          func() time.Time // test hook
 }
 
@@ -106,6 +107,7 @@ func New(cfg Config) (*Service, error) {
 		maxCodeTries: cmp.Or(cfg.MaxCodeTries, 5),
 		quarantine:   cmp.Or(cfg.NicknameQuarantine, 30*24*time.Hour),
 		limits:       cfg.Limits,
+		stats:        newStats(),
 		now:          cfg.Now,
 	}
 	if s.now == nil {
@@ -316,7 +318,9 @@ func (s *Service) RevokeApp(ctx context.Context, name string) error {
 // Collect deletes expired records (used challenge tokens, sessions, full
 // budgets, used-once marks) once.
 func (s *Service) Collect(ctx context.Context) (int, error) {
-	return s.store.Collect(ctx, s.now())
+	n, err := s.store.Collect(ctx, s.now())
+	s.stats.collected(n, err)
+	return n, err
 }
 
 // CollectEvery runs Collect every interval until ctx is done. Run it in its

@@ -12,6 +12,7 @@ import (
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
 	"github.com/attesta-go/attesta/internal/benchconnect"
+	"github.com/attesta-go/attesta/internal/metrics"
 	"github.com/attesta-go/attesta/internal/testkeys"
 	"github.com/attesta-go/attesta/kdf"
 	"github.com/attesta-go/attesta/transport"
@@ -30,11 +31,18 @@ import (
 // goroutines run each timed phase, so that Pebble groups synced commits as
 // under real load. The four fixture keys of the type take turns, so most
 // connects log a known party in.
-func BenchmarkConnectHTTP(b *testing.B) {
+func BenchmarkConnectHTTP(b *testing.B) { benchConnectHTTP(b, false) }
+
+// BenchmarkConnectHTTPMetrics is BenchmarkConnectHTTP with the server's
+// Prometheus metrics on (internal/metrics as the Handler's Observer): the
+// difference is what the instrumentation costs a connect.
+func BenchmarkConnectHTTPMetrics(b *testing.B) { benchConnectHTTP(b, true) }
+
+func benchConnectHTTP(b *testing.B, withMetrics bool) {
 	for _, alg := range testkeys.Algorithms {
 		b.Run(string(alg), func(b *testing.B) {
 			keys, perKey := benchconnect.Keys(b, alg)
-			h, app := benchHandler(b, perKey)
+			h, app := benchHandler(b, withMetrics)
 			bodies := make([][]byte, len(keys))
 			for i, k := range keys {
 				bodies[i] = mustJSON(b, transport.AuthKeyRequestBody{Key: k.Public().Pack(), AppToken: app})
@@ -72,7 +80,7 @@ func serve(b *testing.B, h http.Handler, path string, body []byte) []byte {
 	return w.Body.Bytes()
 }
 
-func benchHandler(b *testing.B, perKey int) (*transport.Handler, string) {
+func benchHandler(b *testing.B, withMetrics bool) (*transport.Handler, string) {
 	b.Helper()
 	st, err := pebblestore.Open(b.TempDir())
 	if err != nil {
@@ -89,9 +97,19 @@ func benchHandler(b *testing.B, perKey int) (*transport.Handler, string) {
 	}
 	// One client address sends everything: the limiter runs, but never
 	// refuses.
-	h, err := transport.NewHandler(svc, transport.HandlerConfig{RatePerSecond: 1e12, RateBurst: 1 << 30})
+	cfg := transport.HandlerConfig{RatePerSecond: 1e12, RateBurst: 1 << 30}
+	var m *metrics.Metrics
+	if withMetrics {
+		m = metrics.New(nil)
+		cfg.Observer = m
+	}
+	h, err := transport.NewHandler(svc, cfg)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if m != nil {
+		m.Handler(h)
+		m.Service(svc, st)
 	}
 	return h, app
 }

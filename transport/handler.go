@@ -409,10 +409,18 @@ func (h *Handler) wrap(route string, lim *limiter[netip.Addr], serve func(http.R
 
 // observe tells the Observer of a request served.
 func (h *Handler) observe(route, code string, err error, took time.Duration) {
-	if rl := (*rateLimitError)(nil); code == "rate_limited" && errors.As(err, &rl) {
-		h.obs.RateLimited(cmp.Or(rl.bucket, route))
+	if code == "rate_limited" {
+		h.observeRefusal(route, err)
 	}
 	h.obs.Served(route, code, took)
+}
+
+// observeRefusal tells the Observer which bucket refused (a function of
+// its own: the target errors.As needs is allocated where it is declared).
+func (h *Handler) observeRefusal(route string, err error) {
+	if rl := (*rateLimitError)(nil); errors.As(err, &rl) {
+		h.obs.RateLimited(cmp.Or(rl.bucket, route))
+	}
 }
 
 // Header values every answer carries, shared by all (see writeBody).

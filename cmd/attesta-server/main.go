@@ -3,7 +3,7 @@
 // one directory, or on a PostgreSQL database that several servers share
 // (-store postgres://…, or $ATTESTA_STORE).
 //
-//	attesta-server [-data DIR] [-store URL] [-secret FILE] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
+//	attesta-server [-data DIR] [-store URL] [-secret FILE] [-addr HOST:PORT] [-metrics-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
 //	attesta-server app create|list|revoke [-data DIR] [-store URL] [NAME]
 //	attesta-server -version
 //
@@ -116,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxConns, "max-conns", defaultMaxConns, "the most connections open at once, `N` (lowered to what the file descriptor limit leaves room for); more are refused at once")
 	fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-address", defaultMaxConnsPerAddr, "the most connections open at once from one client address (an IPv6 /64), `N`; a trusted proxy is held only to -max-conns")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`HOST:PORT`/metrics, a listener of their own (keep it off the public network: it says how the server is used); default: no metrics")
 	fs.StringVar(&cfg.adminSocket, "admin-socket", "", "the administration socket `PATH` (mode 0600) that the app commands use while the server runs; default DATA/admin.sock, \"off\" for none")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)

@@ -50,7 +50,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "secret")
 	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 
-	a := startServerArgs(t, exe, "-data", dirA, "-store", dsn, "-secret", secret)
+	a := startServerArgs(t, exe, "-data", dirA, "-store", dsn, "-secret", secret, "-metrics-addr", "127.0.0.1:0")
 	assert.Contains(t, a.stderr.String(), "created the server secret")
 	// The second server takes its store from $ATTESTA_STORE.
 	t.Setenv(storeEnv, dsn)
@@ -122,6 +122,26 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		return err
 	})
 	assert.Equal(t, map[string]int{"": 30, "rate_limited": 34}, codes, "the login's budget holds across both servers")
+
+	// A's metrics: its store's transactions and retries (PostgreSQL's
+	// own), its share of the login budget's refusals, the database's
+	// count of redeemed tokens (both servers' redemptions).
+	m := scrape(t, logAddr(t, a, "metrics listening")+"/metrics")
+	metric := func(name string, labels ...string) float64 {
+		t.Helper()
+		for _, s := range m {
+			if s.name == name && s.has(labels...) {
+				return s.value
+			}
+		}
+		t.Errorf("no %s %v", name, labels)
+		return -1
+	}
+	assert.Positive(t, metric("attesta_store_transactions_total"))
+	assert.GreaterOrEqual(t, metric("attesta_store_transaction_retries_total"), 0.0)
+	assert.Equal(t, 0.0, metric("attesta_store_transactions_given_up_total"))
+	assert.Positive(t, metric("attesta_rate_limit_refusals_total", "scope", "store", "bucket", "registry_fetches_per_login"))
+	assert.Equal(t, 3.0, metric("attesta_redeemed_tokens"), "the three tokens redeemed so far, on A and on B")
 
 	// The app commands, on the database, while both servers run.
 	code, stdout, stderr := runBinary(t, exe, "app", "create", "shop", "-store", dsn, "-data", filepath.Join(t.TempDir(), "none"))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/outbox"
+	"github.com/attesta-go/attesta/internal/metrics"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -30,6 +31,7 @@ type serverConfig struct {
 	maxConnsPerAddr int
 	idleTimeout     time.Duration
 	adminSocket     string // "" for DATA/admin.sock, "off" for none
+	metricsAddr     string // -metrics-addr: "" for no metrics listener
 }
 
 // HTTP server limits. The handlers bound bodies themselves; these bound
@@ -65,6 +67,13 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return fmt.Errorf("%w (is another attesta-server running there? -addr HOST:PORT listens elsewhere)", err)
 	}
 	defer tcp.Close() // for the returns before Serve, which closes it itself
+	var metricsLn net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("-metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+	}
 	maxConns, err := connCap(cfg.maxConns, log)
 	if err != nil {
 		return err
@@ -107,6 +116,11 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return err
 	}
 	hc := transport.HandlerConfig{Logger: log, TrustedProxies: cfg.trustedProxies}
+	var m *metrics.Metrics
+	if metricsLn != nil {
+		m = metrics.New(log)
+		hc.Observer = m
+	}
 	if cfg.ratePerSecond > 0 {
 		hc.RatePerSecond, hc.RateBurst = cfg.ratePerSecond, int(max(1, 2*cfg.ratePerSecond))
 		// Load tests register from few addresses: new parties follow.
@@ -115,6 +129,11 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 	h, err := transport.NewHandler(svc, hc)
 	if err != nil {
 		return err
+	}
+	if m != nil {
+		m.Handler(h)
+		m.Service(svc, store)
+		m.Listener(ln)
 	}
 	if err := ensureDemoApp(ctx, svc, cfg.dataDir, stdout, log); err != nil {
 		return err
@@ -144,6 +163,21 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 	}
 	if admin != nil {
 		defer admin.Close()
+	}
+
+	if metricsLn != nil {
+		msrv := &http.Server{
+			Handler:           m.HTTPHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       cfg.idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go msrv.Serve(metricsLn) // closed by the deferred metricsLn.Close
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", metricsLn.Addr().String(), "path", "/metrics")
 	}
 
 	served := make(chan error, 1)
