@@ -60,8 +60,8 @@ package metrics
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"maps"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
