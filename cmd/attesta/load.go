@@ -31,7 +31,7 @@ import (
 var loadCmd = &command{
 	name:    "load",
 	summary: "drive concurrent connects against a server; report rate and latency",
-	usage: `Usage: attesta load [-server URL] (-app-token-file F | -app-token T)
+	usage: `Usage: attesta load [-server URL[,URL…]] (-app-token-file F | -app-token T)
                     [-clients N] [-duration D] [-keys ALG | -pool FILE]
                     [-new-fraction F] [-acked FILE] [-json] [flags]
 
@@ -57,6 +57,11 @@ key, the clients stop): the report says so. The report's next_offset is
 the first key the run left untouched: give it as -pool-offset to reuse
 the pool in a later run against the same server.
 
+With several URLs (servers on one shared store), each connect asks one
+server for its challenge and sends the token to the next one, taking
+turns, so that every connect crosses servers (a challenge is redeemed by
+any server of the store).
+
 With -acked FILE, every registration the server acknowledges (is_new
 true) appends the line "PARTY_ID KEY_ID" to FILE at once, one write per
 line.
@@ -70,7 +75,7 @@ second divided by 15.
 `,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env) int {
 		var c loadConfig
-		fs.StringVar(&c.server, "server", defaultServer, "server base `URL`")
+		fs.StringVar(&c.server, "server", defaultServer, "server base `URL`, or several, comma-separated (servers on one store)")
 		c.token.register(fs)
 		fs.IntVar(&c.clients, "clients", 16, "concurrent clients `N`")
 		fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run")
@@ -146,31 +151,37 @@ func load(ctx context.Context, e *env, c loadConfig) int {
 			return usage("-keys: %v", err)
 		}
 	}
-	base, err := checkServerURL(c.server, c.sourceAddrs > 0)
-	if err != nil {
-		return usage("%v", err)
+	var servers []string
+	for u := range strings.SplitSeq(c.server, ",") {
+		base, err := checkServerURL(strings.TrimSpace(u), c.sourceAddrs > 0)
+		if err != nil {
+			return usage("%v", err)
+		}
+		servers = append(servers, base)
 	}
 	token, err := c.token.read()
 	if err != nil {
 		return e.fail(err)
 	}
 
-	r := &loadRun{cfg: c, server: base, appToken: token, errors: map[string]int64{}, anomalies: map[string]int64{}}
+	r := &loadRun{cfg: c, servers: servers, appToken: token, errors: map[string]int64{}, anomalies: map[string]int64{}}
 	for i := range r.hist {
 		r.hist[i] = new(histogram)
 	}
-	r.clients, r.transports = newLoadClients(c)
+	r.clients, r.transports = newLoadClients(c, servers)
 	defer func() {
 		for _, t := range r.transports {
 			t.CloseIdleConnections()
 		}
 	}()
 
-	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = r.clients[0].Health(hctx)
-	cancel()
-	if err != nil {
-		return e.errorf("the server at %s does not answer: %s", base, describe(err))
+	for i, base := range servers {
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := r.clients[0][i].Health(hctx)
+		cancel()
+		if err != nil {
+			return e.errorf("the server at %s does not answer: %s", base, describe(err))
+		}
 	}
 	if err := r.preparePool(ctx, e); err != nil {
 		return e.errorf("%v", err)
@@ -230,11 +241,11 @@ func sourceAddr(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
-// newLoadClients makes the Clients that carry the load: one over a single
-// HTTP transport kept alive for all clients, or with -source-addrs one
-// per source address, each with its own transport bound to it.
-func newLoadClients(c loadConfig) ([]*transport.Client, []*http.Transport) {
-	mk := func(local net.Addr) (*transport.Client, *http.Transport) {
+// newLoadClients makes the Clients that carry the load, by source address
+// and server: over a single HTTP transport kept alive for all clients, or
+// with -source-addrs over one transport per source address, bound to it.
+func newLoadClients(c loadConfig, servers []string) ([][]*transport.Client, []*http.Transport) {
+	mk := func(local net.Addr) ([]*transport.Client, *http.Transport) {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: local}
 		t := &http.Transport{
 			Proxy:               nil, // to -server only, whatever HTTP_PROXY says
@@ -249,13 +260,17 @@ func newLoadClients(c loadConfig) ([]*transport.Client, []*http.Transport) {
 		if c.cbor {
 			opts = append(opts, transport.WithCBOR())
 		}
-		return transport.NewClient(c.server, opts...), t
+		var cls []*transport.Client
+		for _, s := range servers {
+			cls = append(cls, transport.NewClient(s, opts...))
+		}
+		return cls, t
 	}
 	if c.sourceAddrs == 0 {
 		cl, t := mk(nil)
-		return []*transport.Client{cl}, []*http.Transport{t}
+		return [][]*transport.Client{cl}, []*http.Transport{t}
 	}
-	clients := make([]*transport.Client, c.sourceAddrs)
+	clients := make([][]*transport.Client, c.sourceAddrs)
 	transports := make([]*http.Transport, c.sourceAddrs)
 	for i := range clients {
 		clients[i], transports[i] = mk(&net.TCPAddr{IP: sourceAddr(i).AsSlice()})
@@ -267,9 +282,9 @@ func newLoadClients(c loadConfig) ([]*transport.Client, []*http.Transport) {
 // has measured so far.
 type loadRun struct {
 	cfg        loadConfig
-	server     string
+	servers    []string
 	appToken   string
-	clients    []*transport.Client
+	clients    [][]*transport.Client // by source address, then server
 	transports []*http.Transport
 	nextClient atomic.Uint64
 
@@ -311,9 +326,14 @@ const (
 
 var stepNames = [numSteps]string{"request", "decrypt", "token", "connect"}
 
-// client returns the next Client in turn.
-func (r *loadRun) client() *transport.Client {
-	return r.clients[(r.nextClient.Add(1)-1)%uint64(len(r.clients))]
+// client returns the next Clients in turn: the source address's turn
+// comes round as before, and with several servers the one for the
+// challenge and the next one, for the token.
+func (r *loadRun) client() (request, token *transport.Client) {
+	n := r.nextClient.Add(1) - 1
+	byServer := r.clients[n%uint64(len(r.clients))]
+	s := n % uint64(len(byServer))
+	return byServer[s], byServer[(s+1)%uint64(len(byServer))]
 }
 
 // preparePool reads or generates the pool and splits it into known and
@@ -430,7 +450,8 @@ func (r *loadRun) registerKnown(ctx context.Context, e *env) error {
 func (r *loadRun) registerOne(ctx context.Context, k *knownKey) error {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.timeout)
-		res, err := r.client().Connect(cctx, k.key, r.appToken)
+		cl, _ := r.client()
+		res, err := cl.Connect(cctx, k.key, r.appToken)
 		cancel()
 		var p *transport.Problem
 		if errors.As(err, &p) && p.Code == "rate_limited" {
@@ -582,7 +603,7 @@ func (r *loadRun) connect(hard context.Context, fresh *poolKey, known *knownKey)
 	}
 	ctx, cancel := context.WithTimeout(hard, r.cfg.timeout)
 	defer cancel()
-	cl := r.client()
+	cl, tokCl := r.client()
 	t0 := time.Now()
 	req, err := cl.AuthKeyRequest(ctx, k.packed, r.appToken)
 	t1 := time.Now()
@@ -596,7 +617,7 @@ func (r *loadRun) connect(hard context.Context, fresh *poolKey, known *knownKey)
 		return r.failed(hard, err)
 	}
 	r.hist[stepDecrypt].record(t2.Sub(t1))
-	res, err := cl.AuthKeyToken(ctx, token)
+	res, err := tokCl.AuthKeyToken(ctx, token)
 	t3 := time.Now()
 	if err != nil {
 		return r.failed(hard, err)
@@ -793,7 +814,7 @@ type poolReport struct {
 func (r *loadRun) report(elapsed time.Duration, interrupted bool, cpu time.Duration, cpuOK bool) *loadReport {
 	c := r.cfg
 	rep := &loadReport{
-		Server: r.server, KeyType: string(r.alg), Clients: c.clients, SourceAddrs: c.sourceAddrs,
+		Server: strings.Join(r.servers, ","), KeyType: string(r.alg), Clients: c.clients, SourceAddrs: c.sourceAddrs,
 		TargetRate: c.rate, NewFraction: c.newFraction,
 		DurationSec: elapsed.Seconds(), RequestedSec: c.duration.Seconds(), Interrupted: interrupted, Stopped: "duration",
 		Connects: r.connects.Load(), NewConnects: r.newCount.Load(), KnownConnects: r.knownCount.Load(),

@@ -28,8 +28,10 @@ import (
 type loadServer struct {
 	url   string
 	token string
+	svc   *attesta.Service
 	mu    sync.Mutex
 	addrs map[string]bool
+	paths map[string]int
 }
 
 // unlimited is a handler configuration under which the tests' one client
@@ -49,20 +51,34 @@ func startLoadServer(t *testing.T, cfg transport.HandlerConfig) *loadServer {
 	// does not touch.
 	svc, err := attesta.New(attesta.Config{Store: store, Secret: make([]byte, attesta.SecretSize)})
 	require.NoError(t, err)
+	s := serveLoad(t, svc, cfg)
+	s.token, err = svc.CreateApp(t.Context(), "load")
+	require.NoError(t, err)
+	return s
+}
+
+// another starts a second server on s's Service (and store), as a second
+// process on one database would be.
+func (s *loadServer) another(t *testing.T, cfg transport.HandlerConfig) *loadServer {
+	o := serveLoad(t, s.svc, cfg)
+	o.token = s.token
+	return o
+}
+
+func serveLoad(t *testing.T, svc *attesta.Service, cfg transport.HandlerConfig) *loadServer {
 	h, err := transport.NewHandler(svc, cfg)
 	require.NoError(t, err)
-	s := &loadServer{addrs: map[string]bool{}}
+	s := &loadServer{svc: svc, addrs: map[string]bool{}, paths: map[string]int{}}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		s.mu.Lock()
 		s.addrs[host] = true
+		s.paths[r.URL.Path]++
 		s.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
 	s.url = hs.URL
-	s.token, err = svc.CreateApp(t.Context(), "load")
-	require.NoError(t, err)
 	return s
 }
 
@@ -200,6 +216,28 @@ func TestLoad(t *testing.T) {
 
 // A run stops taking fresh keys when the pool runs out, and says so; with
 // no known keys the clients stop.
+// TestLoadTwoServers: with two -server URLs, connects ask one server for
+// the challenge and redeem the token on the other, taking turns: both
+// servers serve both steps, and every connect succeeds.
+func TestLoadTwoServers(t *testing.T) {
+	a := startLoadServer(t, unlimited)
+	b := a.another(t, unlimited)
+	poolPath, _ := makePool(t, 200)
+	code, rep, stderr := runLoad(t, "-server", a.url+","+b.url, "-app-token", a.token, "-clients", "3",
+		"-duration", "1s", "-new-fraction", "0.5", "-pool", poolPath, "-rate", "200")
+	require.Equal(t, 0, code, stderr)
+	assert.Positive(t, rep.Connects)
+	assert.Empty(t, rep.Errors)
+	assert.Empty(t, rep.Anomalies)
+	assert.Equal(t, a.url+","+b.url, rep.Server)
+	for _, s := range []*loadServer{a, b} {
+		s.mu.Lock()
+		assert.Positive(t, s.paths["/v1/auth_key_request"], s.url)
+		assert.Positive(t, s.paths["/v1/auth_key_token"], s.url)
+		s.mu.Unlock()
+	}
+}
+
 func TestLoadPoolExhausted(t *testing.T) {
 	srv := startLoadServer(t, unlimited)
 	poolPath, _ := makePool(t, 30)
