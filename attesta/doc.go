@@ -72,8 +72,13 @@
 //     store alone lists nobody's email. Back it up with the store: without
 //     it no identifier matches any more.
 //   - CollectEvery, in a goroutine of its own, for as long as the Service
-//     runs: expired challenges and sessions stay in the store until
-//     collected.
+//     runs: used challenge tokens, expired sessions and full budgets stay
+//     in the store until collected.
+//   - Optionally, metrics: Stats counts collection runs, KDF floor
+//     refusals and durable budget refusals by kind, in this process;
+//     RedeemedTokens is the store's count of the challenge state there is
+//     (the redeemed tokens not yet collected: pending challenges are not
+//     stored). attesta-server exports them with its -metrics-addr.
 //   - Application tokens: CreateApp makes one for each client application
 //     and shows it once; RevokeApp refuses it from then on. The token ships
 //     inside the application, so it is public: it names an application, it

@@ -300,4 +300,13 @@
 // The path is logged without its query, so a login never reaches the log.
 // Bodies, tokens, sessions, application tokens, keys, identifiers, codes
 // and registry blocks are never logged.
+//
+// # Metrics
+//
+// HandlerConfig.Observer is told of every request (its route, from the
+// route table: Handler.Routes; its problem code; its duration) and of
+// every refusal by one of the in-process buckets (by name:
+// Handler.Buckets). None of them holds anything a client sent, so a
+// metric labelled by them has a bounded number of series. attesta-server
+// exports them to Prometheus (internal/metrics).
 package transport
