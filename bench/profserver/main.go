@@ -3,9 +3,13 @@
 // uses, on a fresh data directory, written to -cpuprofile when it gets
 // SIGINT or SIGTERM. bench/report runs attesta load against it to show
 // where a real server's CPU goes per connect (sockets, HTTP, JSON,
-// cryptography, Pebble). It is a measuring tool, not a server to deploy.
+// cryptography, Pebble or PostgreSQL). It is a measuring tool, not a
+// server to deploy.
 //
-//	profserver -data DIR -addr 127.0.0.1:PORT -cpuprofile FILE
+//	profserver -data DIR -addr 127.0.0.1:PORT -cpuprofile FILE [-store postgres://…]
+//
+// With -store, the store is that PostgreSQL database (pgstore, with
+// attesta-server's configuration) instead of Pebble in DIR.
 //
 // The application token is written to DIR/demo-app-token, as
 // attesta-server does on a first start.
@@ -28,6 +32,7 @@ import (
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/attesta/pgstore"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -35,23 +40,33 @@ func main() {
 	data := flag.String("data", "", "fresh data `DIR` (required)")
 	addr := flag.String("addr", "127.0.0.1:0", "listen on `HOST:PORT`")
 	profile := flag.String("cpuprofile", "", "write a CPU profile to `FILE` (required)")
+	dsn := flag.String("store", "", "a PostgreSQL `URL` (an empty database or schema) instead of Pebble in DIR")
 	flag.Parse()
 	if *data == "" || *profile == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*data, *addr, *profile); err != nil {
+	if err := run(*data, *addr, *profile, *dsn); err != nil {
 		log.Fatalf("profserver: %v", err)
 	}
 }
 
-func run(data, addr, profile string) error {
+func run(data, addr, profile, dsn string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}
-	st, err := pebblestore.Open(data)
+	var st interface {
+		attesta.Store
+		Close() error
+	}
+	var err error
+	if dsn != "" {
+		st, err = pgstore.Open(ctx, dsn, pgstore.Config{})
+	} else {
+		st, err = pebblestore.Open(data)
+	}
 	if err != nil {
 		return err
 	}

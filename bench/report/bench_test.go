@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseBench(t *testing.T) {
@@ -45,5 +46,60 @@ func TestSeries(t *testing.T) {
 	r := ratio(series{2, 4, 9}, series{1, 0, 3})
 	if r[0] != 2 || !math.IsNaN(r[1]) || r[2] != 3 {
 		t.Errorf("ratio %v", r)
+	}
+}
+
+func TestFocusSeconds(t *testing.T) {
+	for _, c := range []struct {
+		out  string
+		want float64
+	}{
+		{"Active filters:\n   focus=pgx\nShowing nodes accounting for 1.25s, 12.5% of 10s total\n", 1.25},
+		{"Showing nodes accounting for 40ms, 3.28% of 1220ms total\n", 0.04},
+		{"Showing nodes accounting for 0, 0% of 1220ms total\n", 0},
+	} {
+		got, ok := focusSeconds([]byte(c.out))
+		if !ok || math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("focusSeconds(%q) = %v %v, want %v", c.out, got, ok, c.want)
+		}
+	}
+	if _, ok := focusSeconds([]byte("no samples")); ok {
+		t.Error("focusSeconds found a figure in nothing")
+	}
+}
+
+// TestWriteDoc writes the page from a report of every kind of figure, and
+// from one with none: every section is written, nothing panics.
+func TestWriteDoc(t *testing.T) {
+	full := &report{cfg: config{rounds: 1, loadClients: []int{64}, loadKeys: []string{"x25519"}, loadDuration: time.Second, postgres: "postgres://x"},
+		rounds: newRounds(1), floorCPU: map[string]float64{"x25519": 100e3}}
+	full.rounds.add(0, []result{
+		{Name: "BenchmarkPrimitives/x25519", Metrics: map[string]float64{"ns/op": 100e3}},
+		{Name: "BenchmarkConnect/x25519", Metrics: map[string]float64{"ns/op": 120e3}},
+		{Name: "BenchmarkConnectHTTP/x25519", Metrics: map[string]float64{"ns/op": 150e3}},
+		{Name: "BenchmarkStoreSteps/Spend", Metrics: map[string]float64{"ns/op": 300e3}},
+		{Name: "BenchmarkStoreSteps/Spend@postgres", Metrics: map[string]float64{"ns/op": 600e3}},
+	})
+	full.worst = []result{{Name: "BenchmarkWorstRequest/healthz/normal", Metrics: map[string]float64{"cpu-ns/op": 10e3}}}
+	for _, setup := range []string{setupPebble, setupPostgres, setupPostgres2} {
+		full.loads = append(full.loads, loadResult{Setup: setup, Alg: "x25519", Clients: 64, ServerCores: 1, ServerCPUPerConnect: 200e3,
+			DBCPUPerConnect: math.NaN(), TxPerConnect: 3, RetriesPerConnect: 0,
+			Report: loadReport{DurationSec: 1, Connects: 1000, ConnectsPerSec: 1000, LatencyUS: map[string]latencyStats{"connect": {P50: 1, P99: 2}}}})
+	}
+	full.breakdown = map[string]map[string]float64{setupPebble: {"all": 1}, setupPostgres: {"all": 2}}
+	var b strings.Builder
+	if err := writeDoc(&b, full); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### The most expensive requests", "| Spend | 300 | 600 | 2.00× |", "### Pebble and PostgreSQL",
+		"| X25519 | PostgreSQL, 2 servers | 1000 |", "Where PostgreSQL costs more"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	empty := &report{cfg: config{rounds: 1, loadClients: []int{1}}, rounds: newRounds(1), pgNote: "not measured"}
+	b.Reset()
+	if err := writeDoc(&b, empty); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -36,6 +36,13 @@ type report struct {
 	profiles []profile
 	problems []string
 	endLoad  string
+	// worst is BenchmarkWorstRequest's results, in its order.
+	worst []result
+	// pgNote says why PostgreSQL is not (fully) measured, if it is not.
+	pgNote string
+	// breakdown is the server profiles' CPU per connect, in ns, by setup
+	// (pebble, postgres) and part (profileGroups).
+	breakdown map[string]map[string]float64
 }
 
 func plural(n int, what string) string {
@@ -158,7 +165,7 @@ func writeDoc(out io.Writer, rep *report) error {
 		x.p("| HTTP cost ≤ %.1f× the primitive floor | %s | %s | %s |", httpTarget, algNames[alg], times(r.median()), verdictOf(r.median(), httpTarget))
 	}
 	for _, alg := range c.loadKeys {
-		l := findLoad(rep.loads, alg, 64)
+		l := findLoad(rep.loads, setupPebble, alg, 64)
 		share, known := math.NaN(), false
 		if l != nil && l.Err == "" {
 			share, known = achievedShare(rep, *l), true
@@ -177,16 +184,17 @@ func writeDoc(out io.Writer, rep *report) error {
 	x.p("")
 	x.p("## Server-side cost per connect")
 	x.p("")
-	x.p("*floor* is `BenchmarkPrimitives` (attesta): parsing the packed key, encrypting the token to it, and one synced Pebble batch of six sets, the work no implementation of the protocol can skip. *core* is `BenchmarkConnect` (attesta): `AuthKeyRequest` + `AuthKeyToken` on the real Pebble store, the keys of the type taking turns (so most connects log a known party in). *HTTP* is `BenchmarkConnectHTTP` (transport): the same through the real `Handler` in JSON, in process (no socket). All in µs per connect.")
+	x.p("*floor* is `BenchmarkPrimitives` (attesta, `internal/benchconnect.Floor`): parsing the packed key, encrypting a token of a real challenge token's size to it, and one synced Pebble batch holding exactly the records a known key's redemption commits (the used-token mark and the session, each with its expiry entry: the challenge is stateless, so that is all of a connect's store writes), the work no implementation of the protocol can skip. It runs the way the connects do: on a database opened with the Pebble store's options (its 64 MiB block cache), in the same chunks and the same two timed phases (the requests' work, then the tokens' commits), on exactly 64 goroutines whatever GOMAXPROCS is. *core* is `BenchmarkConnect` (attesta): `AuthKeyRequest` + `AuthKeyToken` on the real Pebble store, the keys of the type taking turns (so most connects log a known party in). *HTTP* is `BenchmarkConnectHTTP` (transport): the same through the real `Handler` in JSON, in process (no socket); *+ metrics* is `BenchmarkConnectHTTPMetrics`, the same with the server's Prometheus metrics observing every request. All in µs per connect.")
 	x.p("")
-	x.p("| key type | floor | core | core / floor | HTTP | HTTP / floor | core: request + token | HTTP: request + token |")
-	x.p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	x.p("| key type | floor | core | core / floor | HTTP | HTTP / floor | HTTP + metrics | core: request + token | HTTP: request + token |")
+	x.p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, alg := range algs {
 		floor := rs.get("BenchmarkPrimitives/"+alg, "ns/op")
 		core := rs.get("BenchmarkConnect/"+alg, "ns/op")
 		h := rs.get("BenchmarkConnectHTTP/"+alg, "ns/op")
-		x.p("| %s | %s | %s | %s | %s | %s | %s + %s | %s + %s |", algNames[alg],
-			us(floor.median()), us(core.median()), spread(ratio(core, floor)), us(h.median()), spread(ratio(h, floor)),
+		hm := rs.get("BenchmarkConnectHTTPMetrics/"+alg, "ns/op")
+		x.p("| %s | %s | %s | %s | %s | %s | %s | %s + %s | %s + %s |", algNames[alg],
+			us(floor.median()), us(core.median()), spread(ratio(core, floor)), us(h.median()), spread(ratio(h, floor)), us(hm.median()),
 			us(rs.get("BenchmarkConnect/"+alg, "request-ns/op").median()), us(rs.get("BenchmarkConnect/"+alg, "token-ns/op").median()),
 			us(rs.get("BenchmarkConnectHTTP/"+alg, "request-ns/op").median()), us(rs.get("BenchmarkConnectHTTP/"+alg, "token-ns/op").median()))
 	}
@@ -194,11 +202,12 @@ func writeDoc(out io.Writer, rep *report) error {
 		login := rs.get("BenchmarkLoginAtScale/parties="+sizes[0], "ns/op")
 		floor := rs.get("BenchmarkPrimitives/x25519", "ns/op")
 		x.p("")
-		x.p("`BenchmarkConnect` and `BenchmarkConnectHTTP` run in chunks (`internal/benchconnect`) that keep at most 4 challenges pending per key, as a server does (`MaxChallengesPerKey`), with 64 keys per type (4 for RSA-4096, 16 pending each). The same connect with 1,024 X25519 keys against a filled store (`BenchmarkLoginAtScale`, %s parties) costs %s µs: %s the X25519 floor.",
+		x.p("`BenchmarkConnect`, `BenchmarkConnectHTTP` and the floor run in chunks (`internal/benchconnect`) of 4 challenges outstanding per key, with 64 keys per type (4 for RSA-4096, 16 outstanding each). The same connect with 1,024 X25519 keys against a filled store (`BenchmarkLoginAtScale`, %s parties) costs %s µs: %s the X25519 floor.",
 			sizes[0], us(login.median()), spread(ratio(login, floor)))
 	}
 	x.p("")
 	x.p("Allocations per connect (last round): %s.", allocs(rs))
+	writeWorst(x, rep)
 
 	// Peers.
 	writePeers(x, rep)
@@ -243,13 +252,15 @@ func allocs(rs *rounds) string {
 	var parts []string
 	last := rs.res[len(rs.res)-1]
 	for _, alg := range algs {
+		floor, ok0 := last["BenchmarkPrimitives/"+alg]
 		core, ok1 := last["BenchmarkConnect/"+alg]
 		h, ok2 := last["BenchmarkConnectHTTP/"+alg]
-		if !ok1 || !ok2 {
+		if !ok0 || !ok1 || !ok2 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %.0f core / %.0f HTTP (%.1f / %.1f KiB)", algNames[alg],
-			core.Metrics["allocs/op"], h.Metrics["allocs/op"], core.Metrics["B/op"]/1024, h.Metrics["B/op"]/1024))
+		parts = append(parts, fmt.Sprintf("%s %.0f floor / %.0f core / %.0f HTTP (%.1f / %.1f / %.1f KiB)", algNames[alg],
+			floor.Metrics["allocs/op"], core.Metrics["allocs/op"], h.Metrics["allocs/op"],
+			floor.Metrics["B/op"]/1024, core.Metrics["B/op"]/1024, h.Metrics["B/op"]/1024))
 	}
 	if len(parts) == 0 {
 		return "n/a"
@@ -346,9 +357,9 @@ func aboveFloor(core, floor float64) string {
 	return fmt.Sprintf("above its floor Attesta spends %s µs more (%s)", us(core-floor), why)
 }
 
-func findLoad(ls []loadResult, alg string, clients int) *loadResult {
+func findLoad(ls []loadResult, setup, alg string, clients int) *loadResult {
 	for i := range ls {
-		if ls[i].Alg == alg && ls[i].Clients == clients {
+		if ls[i].Setup == setup && ls[i].Alg == alg && ls[i].Clients == clients {
 			return &ls[i]
 		}
 	}
@@ -379,15 +390,15 @@ func writeLoads(x *w, rep *report) {
 	}
 	dur := rep.cfg.loadDuration
 	sa := rep.cfg.sourceAddrs
-	x.p("`attesta load -json` against a fresh `attesta-server` per key type (its defaults: Pebble with synced commits, the rate limiter on) on 127.0.0.1, for %s per run, logging in known keys (`-new-fraction 0`, keys from a pool made beforehand), spread over %d loopback source addresses (`-source-addrs`) so that the per-address rate limit does not bind. Client and server share the machine's %d cores.", dur, sa, rep.machine.Cores)
+	x.p("`attesta load -json` against fresh `attesta-server`s per store setup and key type (their defaults, the rate limiter on, `-metrics-addr` on): *Pebble, 1 server* (synced commits in its data directory), *PostgreSQL, 1 server* and *PostgreSQL, 2 servers* (%s; the two servers share one schema and one secret, and `attesta load -server A,B` sends each connect's token to the other server than its challenge). On 127.0.0.1, for %s per run, logging in known keys (`-new-fraction 0`, keys from a pool made beforehand), spread over %d loopback source addresses (`-source-addrs`) so that the per-address rate limit does not bind. Client, servers and database share the machine's %d cores.", pgWhere(rep), dur, sa, rep.machine.Cores)
 	x.p("")
-	x.p("*server CPU* is the server process's user+system time over the run (from `/proc/PID/stat`) divided by the run's wall time, in cores. *floor CPU* is the CPU one `BenchmarkPrimitives` iteration takes (a process running only that benchmark a fixed number of times: its CPU time divided by the iterations). *allowed* is server CPU / floor CPU: the connects per second the server's share of the machine would buy if each connect cost no more than the floor; *achieved / allowed* is therefore also floor CPU / server CPU per connect. *vs. left* compares with what all the CPU the client left (cores − client CPU) would buy at the floor: well under *achieved / allowed*, it says the server waited (for fsync, or for a machine shared with other work) rather than computed. *RSS* is the server's resident memory after the run (VmRSS; peak VmHWM).")
+	x.p("*server CPU* is the server processes' user+system time over the run (from `/proc/PID/stat`) divided by the run's wall time, in cores; *database CPU* the same for every process of the PostgreSQL server (its postmaster's, its live children's and those that exited: the whole server, so give the report a database nobody else uses). *floor CPU* is the CPU one `BenchmarkPrimitives` iteration takes (a process running only that benchmark a fixed number of times: its CPU time divided by the iterations). *allowed* is server CPU / floor CPU: the connects per second the server's share of the machine would buy if each connect cost no more than the floor; *achieved / allowed* is therefore also floor CPU / server CPU per connect. *vs. left* compares with what all the CPU the client left (cores − client CPU) would buy at the floor: well under *achieved / allowed*, it says the server waited (for fsync, for the database, or for a machine shared with other work) rather than computed. *RSS* is the servers' resident memory after the run (VmRSS; peak VmHWM).")
 	x.p("")
-	x.p("| key type | clients | connects/s | request p50 / p99 µs | token p50 / p99 µs | errors | client CPU (cores) | server CPU (cores) | server CPU per connect µs | floor CPU µs | allowed /s | achieved / allowed | vs. left | RSS (peak) MiB |")
-	x.p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	x.p("| store | key type | clients | connects/s | request p50 / p99 µs | token p50 / p99 µs | errors | client CPU (cores) | server CPU (cores) | server CPU per connect µs | database CPU per connect µs | floor CPU µs | allowed /s | achieved / allowed | vs. left | RSS (peak) MiB |")
+	x.p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range rep.loads {
 		if l.Err != "" {
-			x.p("| %s | %d | failed: %s | | | | | | | | | | | |", algNames[l.Alg], l.Clients, strings.ReplaceAll(firstLine(l.Err), "|", "\\|"))
+			x.p("| %s | %s | %d | failed: %s | | | | | | | | | | | | |", setupNames[l.Setup], algNames[l.Alg], l.Clients, strings.ReplaceAll(firstLine(l.Err), "|", "\\|"))
 			continue
 		}
 		r := l.Report
@@ -396,17 +407,17 @@ func writeLoads(x *w, rep *report) {
 		clientCores := r.ClientCPUSec / max(r.DurationSec, 1e-9)
 		left := math.NaN()
 		if floor > 0 {
-			left = r.ConnectsPerSec / ((float64(rep.machine.Cores) - clientCores) / (floor / 1e9))
+			left = r.ConnectsPerSec / ((float64(rep.machine.Cores) - clientCores - nanTo0(l.DBCores)) / (floor / 1e9))
 		}
-		x.p("| %s | %d | %.0f | %s | %s | %d | %.2f | %.2f | %s | %s | %s | %s | %s | %.0f (%.0f) |",
-			algNames[l.Alg], l.Clients, r.ConnectsPerSec, req, tok, r.ErrorCount,
-			clientCores, l.ServerCores, us(l.ServerCPUPerConnect), us(floorOrNaN(floor)),
+		x.p("| %s | %s | %d | %.0f | %s | %s | %d | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.0f (%.0f) |",
+			setupNames[l.Setup], algNames[l.Alg], l.Clients, r.ConnectsPerSec, req, tok, r.ErrorCount,
+			clientCores, l.ServerCores, us(l.ServerCPUPerConnect), us(l.DBCPUPerConnect), us(floorOrNaN(floor)),
 			num(allowed(rep, l), 0), pct(achievedShare(rep, l)), pct(left), float64(l.RSSKiB)/1024, float64(l.HWMKiB)/1024)
 	}
 	var errs []string
 	for _, l := range rep.loads {
 		for code, n := range l.Report.Errors {
-			errs = append(errs, fmt.Sprintf("%s/%d clients: %s ×%d", algNames[l.Alg], l.Clients, code, n))
+			errs = append(errs, fmt.Sprintf("%s %s/%d clients: %s ×%d", setupNames[l.Setup], algNames[l.Alg], l.Clients, code, n))
 		}
 	}
 	if len(errs) > 0 {
@@ -414,6 +425,100 @@ func writeLoads(x *w, rep *report) {
 		x.p("")
 		x.p("Errors by problem code: %s.", strings.Join(errs, "; "))
 	}
+	writeStoreComparison(x, rep)
+}
+
+// writeStoreComparison puts the setups side by side at the most clients
+// measured, and says where PostgreSQL costs more and why, from the
+// figures and the server profiles.
+func writeStoreComparison(x *w, rep *report) {
+	clients := slices.Max(rep.cfg.loadClients)
+	var rows []*loadResult
+	for _, alg := range rep.cfg.loadKeys {
+		for _, setup := range []string{setupPebble, setupPostgres, setupPostgres2} {
+			if l := findLoad(rep.loads, setup, alg, clients); l != nil && l.Err == "" {
+				rows = append(rows, l)
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	x.p("")
+	x.p("### Pebble and PostgreSQL")
+	x.p("")
+	x.p("The runs above with %d clients, side by side. *connect p50 / p99* is the whole connect as the client saw it (request, decryption, token). *transactions* and *retries* per connect are the PostgreSQL store's own counts (`attesta_store_transactions_total` and `attesta_store_transaction_retries_total` from the servers' `/metrics`, before and after the run).", clients)
+	if rep.pgNote != "" {
+		x.p("")
+		x.p("PostgreSQL: %s.", rep.pgNote)
+	}
+	x.p("")
+	x.p("| key type | store | connects/s | connect p50 / p99 µs | server CPU per connect µs | database CPU per connect µs | server + database µs | transactions per connect | retries per connect |")
+	x.p("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, l := range rows {
+		total := l.ServerCPUPerConnect + nanTo0(l.DBCPUPerConnect)
+		x.p("| %s | %s | %.0f | %s | %s | %s | %s | %s | %s |", algNames[l.Alg], setupNames[l.Setup], l.Report.ConnectsPerSec,
+			latency(l.Report.LatencyUS, "connect"), us(l.ServerCPUPerConnect), us(l.DBCPUPerConnect), us(total),
+			num(l.TxPerConnect, 2), num(l.RetriesPerConnect, 3))
+	}
+	x.p("")
+	x.p("Where PostgreSQL costs more, and why:")
+	x.p("")
+	said := false
+	for _, alg := range rep.cfg.loadKeys {
+		pb := findLoad(rep.loads, setupPebble, alg, clients)
+		pg := findLoad(rep.loads, setupPostgres, alg, clients)
+		if pb == nil || pg == nil || pb.Err != "" || pg.Err != "" {
+			continue
+		}
+		said = true
+		dServer := pg.ServerCPUPerConnect - pb.ServerCPUPerConnect
+		x.p("- %s: %.0f connects/s on PostgreSQL against %.0f on Pebble; the server spends %s µs of CPU per connect on PostgreSQL against %s µs on Pebble (%s), and the database's processes %s µs besides. %s",
+			algNames[alg], pg.Report.ConnectsPerSec, pb.Report.ConnectsPerSec, us(pg.ServerCPUPerConnect), us(pb.ServerCPUPerConnect),
+			signed(dServer), us(pg.DBCPUPerConnect), pgWhy(rep, pg))
+	}
+	if !said {
+		x.p("- Not measured in this run: no Pebble and PostgreSQL runs of one key type to compare.")
+	}
+}
+
+// pgWhy explains a PostgreSQL run's cost from the store's own counts and
+// the server profiles.
+func pgWhy(rep *report, pg *loadResult) string {
+	var parts []string
+	if !math.IsNaN(pg.TxPerConnect) {
+		parts = append(parts, fmt.Sprintf("Each connect is %.1f store transactions (the application and ban reads of auth_key_request, one statement each, and the redemption: BEGIN, two pipelined batches and COMMIT, one more query for a known key, as attesta/pgstore's RedeemChallenge documents), each a round trip the server encodes, sends over a socket and decodes with pgx, and each commit a WAL flush the database does; Pebble does the same work as in-process reads and one grouped fsync", pg.TxPerConnect))
+	}
+	pb, q := rep.breakdown[setupPebble], rep.breakdown[setupPostgres]
+	if pb != nil && q != nil {
+		both := func(part string) string { return us(q[part]) + " µs against " + us(pb[part]) + " µs" }
+		parts = append(parts, fmt.Sprintf("in the server profiles below (64 X25519 clients, CPU per connect, PostgreSQL against Pebble): %s in all; the store and its driver %s (attesta/pgstore and pgx: encoding each query, the wire protocol and its socket reads and writes, against Pebble's in-process reads and batch); the Go scheduler %s (goroutines parked while the database answers and woken when it has: several round trips per connect instead of one grouped fsync); system calls %s; the GC %s; cryptography %s (the same work on both)",
+			both("all"), both("store"), both("scheduler"), both("syscalls"), both("gc"), both("crypto")))
+	}
+	if !math.IsNaN(pg.RetriesPerConnect) {
+		parts = append(parts, fmt.Sprintf("serialization failures cost %s retries per connect", num(pg.RetriesPerConnect, 3)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+func signed(ns float64) string {
+	if math.IsNaN(ns) {
+		return "n/a"
+	}
+	if ns >= 0 {
+		return "+" + us(ns) + " µs"
+	}
+	return "−" + us(-ns) + " µs"
+}
+
+func nanTo0(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
 }
 
 func floorOrNaN(f float64) float64 {
@@ -478,7 +583,7 @@ func writeScale(x *w, rep *report) {
 	if len(sizes) == 0 {
 		x.p("Not measured in this run (see the problems above).")
 	} else {
-		x.p("`BenchmarkLoginAtScale` (attesta): a full connect of a known X25519 key (is_new=false), measured like `BenchmarkConnect`, against stores of each size. The logins go to %d parties spread over the whole fill, so the lookups land all over the key space; every lookup on the path is a point read of one key (`k` key id → party, `c` challenge, `b` ban, `A` app), never a scan of the parties. The stores were filled through the real `Service` (a first connect of a fresh X25519 key each, 64 at a time) once, then flushed, compacted and kept in `%s/scale`; the table says when each was filled.", 1024, rep.cfg.cache)
+		x.p("`BenchmarkLoginAtScale` (attesta): a full connect of a known X25519 key (is_new=false), measured like `BenchmarkConnect`, against stores of each size. The logins go to %d parties spread over the whole fill, so the lookups land all over the key space; every lookup on the path is a point read of one key (`A` app, `b` ban, `u` used token, `k` key id → party), never a scan of the parties. The stores were filled through the real `Service` (a first connect of a fresh X25519 key each, 64 at a time) once, then flushed, compacted and kept in `%s/scale`; the table says when each was filled.", 1024, rep.cfg.cache)
 		x.p("")
 		x.p("| parties | login µs | request + token µs | vs %s | store filled | fill took |", sizes[0])
 		x.p("|---:|---:|---:|---:|---|---:|")
@@ -542,44 +647,69 @@ func writeSteps(x *w, rep *report) {
 	seen := map[string]bool{}
 	for _, m := range rs.res {
 		for name := range m {
-			if s, ok := strings.CutPrefix(name, "BenchmarkStoreSteps/"); ok && !seen[s] {
-				seen[s] = true
-				names = append(names, s)
+			if s, ok := strings.CutPrefix(name, "BenchmarkStoreSteps/"); ok {
+				s = strings.TrimSuffix(s, "@postgres")
+				if !seen[s] {
+					seen[s] = true
+					names = append(names, s)
+				}
 			}
 		}
 	}
 	if len(names) == 0 {
 		return
 	}
-	slices.SortFunc(names, func(a, b string) int {
-		if c := strings.Compare(stepKind(a), stepKind(b)); c != 0 {
-			return c
-		}
-		return stepCount(a) - stepCount(b)
-	})
+	slices.Sort(names)
 	x.p("")
-	x.p("The store's own steps on the connect path, without cryptography, one goroutine (`BenchmarkStoreSteps`, attesta/pebblestore). `AddChallenge` reads the key's list of pending challenges and checks each entry with a point read, so its cost grows with the challenges the key has pending (at most `MaxChallengesPerKey`, 4 by default), but not with those it had consumed (an earlier version scanned a range, where consumed challenges stayed until Pebble compacted it).")
+	x.p("The stores' own steps, without cryptography (`BenchmarkStoreSteps`: `attesta/storetest.Bench`, run by attesta/pebblestore and attesta/pgstore alike; each step on a fresh store; one goroutine unless it says parallel, then 4 per core). `RedeemChallenge` is a connect's one durable step (the challenge is stateless): /new a first connect's (used-token mark, party, key index, session), /known a returning key's. PostgreSQL: %s; each step is one transaction at SERIALIZABLE (see attesta/pgstore), so its cost is round trips to the database and its commit's WAL flush.", pgWhere(rep))
 	x.p("")
-	x.p("| step | µs |")
-	x.p("|---|---:|")
+	x.p("| step | Pebble µs | PostgreSQL µs | PostgreSQL / Pebble |")
+	x.p("|---|---:|---:|---:|")
 	for _, n := range names {
-		x.p("| %s | %s |", n, us(rs.get("BenchmarkStoreSteps/"+n, "ns/op").median()))
+		pb := rs.get("BenchmarkStoreSteps/"+n, "ns/op")
+		pg := rs.get("BenchmarkStoreSteps/"+n+"@postgres", "ns/op")
+		x.p("| %s | %s | %s | %s |", n, us(pb.median()), us(pg.median()), times(ratio(pg, pb).median()))
 	}
 }
 
-func stepKind(s string) string {
-	k, _, _ := strings.Cut(s, "/")
-	return k
+// pgMeasured reports whether the report measured PostgreSQL.
+func pgMeasured(rep *report) bool {
+	return rep.cfg.postgres != "" && (rep.pgNote == "" || strings.Contains(rep.pgNote, "CPU"))
 }
 
-// stepCount orders AddChallenge's cases by the number of entries scanned.
-func stepCount(s string) int {
-	n := 0
-	for i, f := range strings.Split(s, "/")[1:] {
-		if _, v, ok := strings.Cut(f, "="); ok {
-			k, _ := strconv.Atoi(v)
-			n += k << (4 * i) // consumed= after every pending=
+// pgWhere says which PostgreSQL the report measured, or why none.
+func pgWhere(rep *report) string {
+	if !pgMeasured(rep) {
+		return rep.pgNote
+	}
+	return "the server of `-postgres`, a fresh schema for each benchmark and run"
+}
+
+// writeWorst writes BenchmarkWorstRequest's table.
+func writeWorst(x *w, rep *report) {
+	if len(rep.worst) == 0 {
+		return
+	}
+	x.p("")
+	x.p("### The most expensive requests")
+	x.p("")
+	x.p("`BenchmarkWorstRequest` (transport, `-test.benchtime %s`, run once): for each endpoint, a normal request and the most expensive ones an attacker can construct, through the real `Handler`, `Service` and Pebble store in process, under limits no request reaches. *CPU* is the process's user + system time per request (`getrusage`: what the server works, not what it waits for); *× normal* is a case's CPU over its endpoint's normal case; *units* is what `auth_key_request` charges the address's budget for it (`PublicKey.EncryptCost`), so that an expensive key pays for itself.", rep.cfg.worstN)
+	x.p("")
+	x.p("| endpoint | case | CPU µs | × normal | units |")
+	x.p("|---|---|---:|---:|---:|")
+	for _, r := range rep.worst {
+		name, ok := strings.CutPrefix(r.Name, "BenchmarkWorstRequest/")
+		if !ok {
+			continue
 		}
+		ep, c, _ := strings.Cut(name, "/")
+		xn, units := "—", ""
+		if v, ok := r.Metrics["x-normal"]; ok {
+			xn = times(v)
+		}
+		if v, ok := r.Metrics["units"]; ok {
+			units = num(v, 0)
+		}
+		x.p("| %s | %s | %s | %s | %s |", ep, c, us(r.Metrics["cpu-ns/op"]), xn, units)
 	}
-	return n
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -32,18 +33,39 @@ func poolKeys(alg string) int {
 	return 256
 }
 
-// loadResult is one run of attesta load against a fresh attesta-server.
+// Store setups of the load runs.
+const (
+	setupPebble    = "pebble"     // one server, Pebble in its data directory
+	setupPostgres  = "postgres"   // one server, a fresh PostgreSQL schema
+	setupPostgres2 = "postgres-2" // two servers on one fresh schema, every connect crossing them
+	defaultSetups  = setupPebble + "," + setupPostgres + "," + setupPostgres2
+)
+
+var setupNames = map[string]string{
+	setupPebble:    "Pebble, 1 server",
+	setupPostgres:  "PostgreSQL, 1 server",
+	setupPostgres2: "PostgreSQL, 2 servers",
+}
+
+// loadResult is one run of attesta load against fresh attesta-servers.
 type loadResult struct {
+	Setup   string
 	Alg     string
 	Clients int
 	Report  loadReport
-	// ServerCores is the server's CPU time over the measured run divided
+	// ServerCores is the servers' CPU time over the measured run divided
 	// by its wall time; ServerCPUPerConnect that CPU time per connect, in
-	// ns.
-	ServerCores         float64
-	ServerCPUPerConnect float64
-	// RSSKiB and HWMKiB are the server's resident memory after the run,
-	// and its peak so far (VmRSS, VmHWM).
+	// ns. DBCores and DBCPUPerConnect are the same for every process of
+	// the PostgreSQL server (NaN for Pebble, or if its processes are not
+	// visible from here).
+	ServerCores, ServerCPUPerConnect float64
+	DBCores, DBCPUPerConnect         float64
+	// TxPerConnect and RetriesPerConnect are the PostgreSQL store's
+	// transactions and retries per connect, from the servers' metrics
+	// (NaN for Pebble).
+	TxPerConnect, RetriesPerConnect float64
+	// RSSKiB and HWMKiB are the servers' resident memory after the run,
+	// and their peak so far (VmRSS, VmHWM), summed.
 	RSSKiB, HWMKiB int
 	Err            string
 }
@@ -72,8 +94,8 @@ type latencyStats struct {
 	Max   float64 `json:"max"`
 }
 
-// loadRuns starts one attesta-server per key type and runs attesta load
-// against it at each client count.
+// loadRuns starts fresh attesta-servers per store setup and key type and
+// runs attesta load against them at each client count.
 func (e *env) loadRuns(ctx context.Context, rep *report) {
 	if !e.have("attesta-server") || !e.have("attesta") {
 		e.problem("load runs skipped: attesta-server or attesta did not build")
@@ -83,27 +105,39 @@ func (e *env) loadRuns(ctx context.Context, rep *report) {
 		e.problem("load runs skipped: this attesta has no load command (%v: %s)", err, trim(out))
 		return
 	}
-	for _, alg := range e.cfg.loadKeys {
-		pool, err := e.pool(ctx, alg)
-		if err != nil {
-			e.problem("load %s: %v", alg, err)
-			continue
+	for _, setup := range e.cfg.loadSetups {
+		if setup != setupPebble && e.pg == nil {
+			continue // said once, in run
 		}
-		srv, err := e.startServer(ctx, alg)
-		if err != nil {
-			e.problem("load %s: starting attesta-server: %v", alg, err)
-			continue
-		}
-		for _, n := range e.cfg.loadClients {
-			r := e.loadOnce(ctx, srv, alg, pool, n)
-			if r.Err != "" {
-				e.problem("load %s, %d clients: %s", alg, n, r.Err)
+		for _, alg := range e.cfg.loadKeys {
+			if ctx.Err() != nil {
+				return
 			}
-			rep.loads = append(rep.loads, r)
-			logf("load %s %d clients: %.0f connects/s, server %.2f cores, client %.2f cores, RSS %d MiB",
-				alg, n, r.Report.ConnectsPerSec, r.ServerCores, r.Report.ClientCPUSec/max(r.Report.DurationSec, 1e-9), r.RSSKiB>>10)
+			pool, err := e.pool(ctx, alg)
+			if err != nil {
+				e.problem("load %s: %v", alg, err)
+				continue
+			}
+			srvs, done, err := e.startServers(ctx, setup, alg)
+			if err != nil {
+				e.problem("load %s on %s: starting attesta-server: %v", alg, setup, err)
+				continue
+			}
+			for _, n := range e.cfg.loadClients {
+				r := e.loadOnce(ctx, srvs, setup, alg, pool, n)
+				if r.Err != "" {
+					e.problem("load %s on %s, %d clients: %s", alg, setup, n, r.Err)
+				}
+				rep.loads = append(rep.loads, r)
+				logf("load %s on %s, %d clients: %.0f connects/s, servers %.2f cores (%.0f µs a connect), database %.0f µs a connect, client %.2f cores",
+					alg, setup, n, r.Report.ConnectsPerSec, r.ServerCores, r.ServerCPUPerConnect/1e3, r.DBCPUPerConnect/1e3,
+					r.Report.ClientCPUSec/max(r.Report.DurationSec, 1e-9))
+			}
+			for _, s := range srvs {
+				s.stop()
+			}
+			done()
 		}
-		srv.stop()
 	}
 }
 
@@ -120,7 +154,7 @@ func (e *env) pool(ctx context.Context, alg string) (string, error) {
 	logf("making a pool of %d %s keys in %s (once)", poolKeys(alg), alg, path)
 	tmp := path + ".tmp"
 	os.Remove(tmp)
-	if _, _, err := e.runLogged(ctx, "keypool-"+alg+".txt", e.root, e.path("attesta"),
+	if _, _, err := e.runLogged(ctx, "keypool-"+alg+".txt", e.root, nil, e.path("attesta"),
 		"keypool", "-type", alg, "-n", strconv.Itoa(poolKeys(alg)), "-out", tmp); err != nil {
 		return "", err
 	}
@@ -128,34 +162,99 @@ func (e *env) pool(ctx context.Context, alg string) (string, error) {
 }
 
 type server struct {
-	cmd       *exec.Cmd
-	url       string
-	tokenFile string
-	done      chan struct{}
+	cmd        *exec.Cmd
+	url        string
+	metricsURL string
+	tokenFile  string
+	done       chan struct{}
 }
 
-func (e *env) startServer(ctx context.Context, alg string) (*server, error) {
-	data, err := os.MkdirTemp(e.bin, "data-"+alg+"-")
-	if err != nil {
-		return nil, err
+// startServers starts the servers of setup for a load run of alg, and
+// returns them with a function that drops what they used (a PostgreSQL
+// schema).
+func (e *env) startServers(ctx context.Context, setup, alg string) ([]*server, func(), error) {
+	done := func() {}
+	var extra []string
+	n := 1
+	switch setup {
+	case setupPebble:
+	case setupPostgres, setupPostgres2:
+		dsn, drop, err := e.pg.freshSchema(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		done = drop
+		dir, err := os.MkdirTemp(e.bin, "secret-")
+		if err != nil {
+			drop()
+			return nil, nil, err
+		}
+		// Every server of one database needs the same secret; the first
+		// makes it.
+		extra = []string{"-store", dsn, "-secret", filepath.Join(dir, "secret")}
+		if setup == setupPostgres2 {
+			n = 2
+		}
+	default:
+		return nil, nil, fmt.Errorf("unknown setup %q (want %s)", setup, defaultSetups)
 	}
+	var srvs []*server
+	for i := range n {
+		s, err := e.startServer(ctx, fmt.Sprintf("%s-%s-%d", setup, alg, i), extra, i == 0)
+		if err != nil {
+			for _, s := range srvs {
+				s.stop()
+			}
+			done()
+			return nil, nil, err
+		}
+		if i > 0 {
+			s.tokenFile = srvs[0].tokenFile // the demo application is the database's
+		}
+		srvs = append(srvs, s)
+	}
+	return srvs, done, nil
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logFile, err := os.Create(filepath.Join(e.logs, "server-"+alg+".txt"))
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startServer starts attesta-server with extra flags and waits until it
+// answers (and, if first, has written the demo application's token: the
+// first server on a database makes it).
+func (e *env) startServer(ctx context.Context, name string, extra []string, first bool) (*server, error) {
+	data, err := os.MkdirTemp(e.bin, "data-"+name+"-")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(e.path("attesta-server"), "-data", data, "-addr", addr, "-log-level", "warn")
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	maddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(e.logs, "server-"+name+".txt"))
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"-data", data, "-addr", addr, "-metrics-addr", maddr, "-log-level", "warn"}, extra...)
+	cmd := exec.Command(e.path("attesta-server"), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err
 	}
-	s := &server{cmd: cmd, url: "http://" + addr, tokenFile: filepath.Join(data, "demo-app-token"), done: make(chan struct{})}
+	s := &server{cmd: cmd, url: "http://" + addr, metricsURL: "http://" + maddr + "/metrics",
+		tokenFile: filepath.Join(data, "demo-app-token"), done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		logFile.Close()
@@ -166,7 +265,8 @@ func (e *env) startServer(ctx context.Context, alg string) (*server, error) {
 		resp, err := http.Get(s.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			if _, err := os.Stat(s.tokenFile); err == nil && resp.StatusCode == http.StatusOK {
+			_, terr := os.Stat(s.tokenFile)
+			if resp.StatusCode == http.StatusOK && (terr == nil || !first) {
 				return s, nil
 			}
 		}
@@ -195,13 +295,49 @@ func (s *server) stop() {
 	}
 }
 
-// loadOnce runs attesta load once. The server's CPU is sampled when the
-// load generator says its known keys are registered (the run starts) and
-// when it exits, so that key registration before the run is left out.
-func (e *env) loadOnce(ctx context.Context, s *server, alg, pool string, clients int) loadResult {
-	r := loadResult{Alg: alg, Clients: clients}
-	pid := s.cmd.Process.Pid
-	args := []string{"load", "-server", s.url, "-app-token-file", s.tokenFile, "-clients", strconv.Itoa(clients),
+// mark is what the report samples at the start and end of a measured
+// run.
+type mark struct {
+	wall            time.Time
+	servers, db     time.Duration
+	serversOK, dbOK bool
+	tx, retries     float64
+	metricsOK       bool
+}
+
+func (e *env) sample(srvs []*server) mark {
+	m := mark{wall: time.Now(), serversOK: true, metricsOK: true}
+	for _, s := range srvs {
+		c, err := procCPU(s.cmd.Process.Pid)
+		if err != nil {
+			m.serversOK = false
+		}
+		m.servers += c
+		vals, err := scrapeValues(s.metricsURL, "attesta_store_transactions_total", "attesta_store_transaction_retries_total")
+		if err != nil {
+			m.metricsOK = false
+		}
+		m.tx += vals[0]
+		m.retries += vals[1]
+	}
+	if e.pg != nil {
+		m.db, m.dbOK = e.pg.cpu()
+	}
+	return m
+}
+
+// loadOnce runs attesta load once against srvs. CPU and the servers'
+// metrics are sampled when the load generator says its known keys are
+// registered (the run starts) and when it exits, so that key
+// registration before the run is left out.
+func (e *env) loadOnce(ctx context.Context, srvs []*server, setup, alg, pool string, clients int) loadResult {
+	nan := math.NaN()
+	r := loadResult{Setup: setup, Alg: alg, Clients: clients, DBCores: nan, DBCPUPerConnect: nan, TxPerConnect: nan, RetriesPerConnect: nan}
+	urls := make([]string, len(srvs))
+	for i, s := range srvs {
+		urls[i] = s.url
+	}
+	args := []string{"load", "-server", strings.Join(urls, ","), "-app-token-file", srvs[0].tokenFile, "-clients", strconv.Itoa(clients),
 		"-duration", e.cfg.loadDuration.String(), "-pool", pool, "-new-fraction", "0",
 		"-source-addrs", strconv.Itoa(e.cfg.sourceAddrs), "-json"}
 	cmd := exec.CommandContext(ctx, e.path("attesta"), args...)
@@ -212,7 +348,7 @@ func (e *env) loadOnce(ctx context.Context, s *server, alg, pool string, clients
 		r.Err = err.Error()
 		return r
 	}
-	logFile, err := os.Create(filepath.Join(e.logs, fmt.Sprintf("load-%s-%d.txt", alg, clients)))
+	logFile, err := os.Create(filepath.Join(e.logs, fmt.Sprintf("load-%s-%s-%d.txt", setup, alg, clients)))
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -220,8 +356,7 @@ func (e *env) loadOnce(ctx context.Context, s *server, alg, pool string, clients
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "$ attesta %s\n", strings.Join(args, " "))
 
-	startCPU, startErr := procCPU(pid)
-	startWall := time.Now()
+	start := e.sample(srvs)
 	if err := cmd.Start(); err != nil {
 		r.Err = err.Error()
 		return r
@@ -238,10 +373,10 @@ func (e *env) loadOnce(ctx context.Context, s *server, alg, pool string, clients
 			line := sc.Text()
 			fmt.Fprintln(logFile, line)
 			if strings.HasPrefix(line, "registered ") && strings.Contains(line, "known keys") {
-				cpu, err := procCPU(pid)
+				m := e.sample(srvs)
 				mu.Lock()
-				if err == nil && !marked {
-					startCPU, startErr, startWall, marked = cpu, nil, time.Now(), true
+				if !marked {
+					start, marked = m, true
 				}
 				mu.Unlock()
 			}
@@ -250,8 +385,7 @@ func (e *env) loadOnce(ctx context.Context, s *server, alg, pool string, clients
 	}()
 	<-scanned
 	waitErr := cmd.Wait()
-	endCPU, endErr := procCPU(pid)
-	endWall := time.Now()
+	end := e.sample(srvs)
 	fmt.Fprintf(logFile, "--- stdout\n%s", stdout.Bytes())
 	if waitErr != nil {
 		r.Err = fmt.Sprintf("attesta load: %v (see %s)", waitErr, logFile.Name())
@@ -263,46 +397,83 @@ func (e *env) loadOnce(ctx context.Context, s *server, alg, pool string, clients
 	}
 	mu.Lock()
 	if !marked {
-		e.problem("load %s %d: no \"registered … known keys\" line; the server's CPU covers the whole invocation", alg, clients)
+		e.problem("load %s %s %d: no \"registered … known keys\" line; the CPU covers the whole invocation", setup, alg, clients)
 	}
 	mu.Unlock()
-	if startErr == nil && endErr == nil {
-		cpu := endCPU - startCPU
-		r.ServerCores = cpu.Seconds() / endWall.Sub(startWall).Seconds()
-		if r.Report.Connects > 0 {
-			// The window may run a little past the report's duration;
-			// scale the CPU to the report's own.
-			share := min(1, r.Report.DurationSec/endWall.Sub(startWall).Seconds())
-			r.ServerCPUPerConnect = float64(cpu.Nanoseconds()) * share / float64(r.Report.Connects)
+	wall := end.wall.Sub(start.wall).Seconds()
+	// The window may run a little past the report's duration; scale the
+	// CPU to the report's own.
+	share := min(1, r.Report.DurationSec/wall)
+	connects := float64(r.Report.Connects)
+	if start.serversOK && end.serversOK {
+		cpu := end.servers - start.servers
+		r.ServerCores = cpu.Seconds() / wall
+		if connects > 0 {
+			r.ServerCPUPerConnect = float64(cpu.Nanoseconds()) * share / connects
 		}
 	}
-	r.RSSKiB, r.HWMKiB = procMem(pid)
+	if setup != setupPebble && start.dbOK && end.dbOK {
+		cpu := end.db - start.db
+		r.DBCores = cpu.Seconds() / wall
+		if connects > 0 {
+			r.DBCPUPerConnect = float64(cpu.Nanoseconds()) * share / connects
+		}
+	}
+	if setup != setupPebble && start.metricsOK && end.metricsOK && connects > 0 {
+		r.TxPerConnect = (end.tx - start.tx) / connects
+		r.RetriesPerConnect = (end.retries - start.retries) / connects
+	}
+	for _, s := range srvs {
+		rss, hwm := procMem(s.cmd.Process.Pid)
+		r.RSSKiB += rss
+		r.HWMKiB += hwm
+	}
 	return r
 }
 
+// scrapeValues reads the values of unlabelled metrics from a Prometheus
+// text endpoint; a metric it does not find is 0.
+func scrapeValues(url string, names ...string) ([]float64, error) {
+	out := make([]float64, len(names))
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		for i, n := range names {
+			if f[0] == n {
+				out[i], _ = strconv.ParseFloat(f[1], 64)
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+// clkTck is USER_HZ on Linux: the unit of /proc's CPU times.
+const clkTck = 100
+
 // procCPU is a process's user+system CPU time from /proc/PID/stat.
 func procCPU(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name is in parentheses and may hold spaces: count the
-	// fields after its closing one.
-	i := bytes.LastIndexByte(raw, ')')
-	if i < 0 {
-		return 0, errors.New("odd /proc stat")
-	}
-	f := strings.Fields(string(raw[i+1:]))
 	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
-	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
 		return 0, errors.New("bad /proc stat")
 	}
-	const clkTck = 100 // USER_HZ on Linux
 	return time.Duration(ut+st) * time.Second / clkTck, nil
 }
 

@@ -3,8 +3,18 @@
 // docs/PERFORMANCE.md from what it measured. Nothing in that file is typed
 // by hand: change this program and run it again.
 //
-//	go run ./bench/report            # the full report (about 20 minutes)
+//	go run ./bench/report            # the full report (about 30 minutes)
 //	go run ./bench/report -quick     # one short round, to try it out
+//
+// PostgreSQL (the store step benchmark on pgstore, and the load runs of
+// one and of two servers on PostgreSQL) is measured on the server that
+// -postgres names (default $ATTESTA_TEST_POSTGRES), each benchmark and
+// run in a fresh schema dropped after; the load runs count that server's
+// CPU too, so give a database server nobody else uses, on this machine:
+//
+//	go run ./bench/report -postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
+//
+// Without it, the PostgreSQL figures are marked not measured.
 //
 // Run it from the repository root on an otherwise idle machine. Every
 // benchmark runs in rounds (-rounds, default 5); each round runs each
@@ -22,14 +32,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -58,6 +69,9 @@ type config struct {
 	cache        string
 	loadKeys     []string
 	loadClients  []int
+	loadSetups   []string
+	postgres     string
+	worstN       string
 	loadDuration time.Duration
 	sourceAddrs  int
 	out          string
@@ -77,12 +91,16 @@ func main() {
 	keys := flag.String("load-keys", strings.Join(algs, ","), "key types of the load runs")
 	clients := flag.String("load-clients", "1,16,64", "client counts of the load runs")
 	flag.DurationVar(&c.loadDuration, "load-duration", 10*time.Second, "length of one load run")
+	setups := flag.String("load-stores", defaultSetups, "store setups of the load runs: pebble (one server), postgres (one server), postgres-2 (two servers on one database)")
+	flag.StringVar(&c.postgres, "postgres", os.Getenv("ATTESTA_TEST_POSTGRES"), "a PostgreSQL `URL` (default $ATTESTA_TEST_POSTGRES) for the store step benchmark and the PostgreSQL load runs, each in a schema of its own that is dropped after; empty: PostgreSQL is not measured. Its server's CPU is counted too, so give one nothing else uses")
+	flag.StringVar(&c.worstN, "worst-n", "100x", "-test.benchtime of BenchmarkWorstRequest (run once)")
 	flag.IntVar(&c.sourceAddrs, "source-addrs", 512, "loopback source addresses the load generator spreads over (so that the per-address rate limit does not bind)")
 	flag.StringVar(&c.out, "out", "docs/PERFORMANCE.md", "the file to write")
 	flag.BoolVar(&c.profile, "profile", true, "profile the connect benchmarks and put the top of the profiles in the report")
 	flag.Parse()
 	c.args = os.Args[1:]
 	c.loadKeys = strings.Split(*keys, ",")
+	c.loadSetups = strings.Split(*setups, ",")
 	for _, s := range strings.Split(*clients, ",") {
 		var n int
 		if _, err := fmt.Sscan(s, &n); err != nil || n < 1 {
@@ -91,7 +109,7 @@ func main() {
 		c.loadClients = append(c.loadClients, n)
 	}
 	if c.quick {
-		c.rounds, c.benchtime, c.scale, c.scaleN, c.stepsN = 1, "200ms", "10k", "1000x", "300x"
+		c.rounds, c.benchtime, c.scale, c.scaleN, c.stepsN, c.worstN = 1, "200ms", "10k", "1000x", "300x", "10x"
 		c.loadKeys, c.loadDuration = []string{"x25519"}, 3*time.Second
 	}
 	if c.rounds < 1 {
@@ -120,6 +138,7 @@ type env struct {
 	root     string // repository root
 	bin      string // built binaries
 	logs     string // raw output of this run
+	pg       *pgDB  // nil without -postgres
 	problems []string
 }
 
@@ -154,6 +173,14 @@ func run(ctx context.Context, c config) error {
 	logf("raw output in %s", e.logs)
 
 	rep := &report{cfg: c, started: start, machine: machine(ctx), rounds: newRounds(c.rounds)}
+	if c.postgres == "" {
+		rep.pgNote = "not measured: no -postgres URL (or $ATTESTA_TEST_POSTGRES) was given"
+	} else if e.pg, err = openPG(ctx, c.postgres); err != nil {
+		e.problem("PostgreSQL not measured: %v", err)
+		rep.pgNote = "not measured: " + firstLine(err.Error())
+	} else if e.pg.postmaster == 0 {
+		rep.pgNote = "the database server's processes are not visible from here, so its CPU is not measured"
+	}
 	e.build(ctx)
 
 	for r := range c.rounds {
@@ -163,6 +190,7 @@ func run(ctx context.Context, c config) error {
 			return ctx.Err()
 		}
 	}
+	e.worstRequests(ctx, rep)
 	e.floorCPU(ctx, rep)
 	rep.fixtures = e.readFixtures(rep)
 	if len(c.loadKeys) > 0 && c.loadKeys[0] != "" {
@@ -221,6 +249,7 @@ func (e *env) build(ctx context.Context) {
 		{"attesta.test", ".", []string{"test", "-c", "-o", e.path("attesta.test"), "./attesta"}},
 		{"transport.test", ".", []string{"test", "-c", "-o", e.path("transport.test"), "./transport"}},
 		{"pebblestore.test", ".", []string{"test", "-c", "-o", e.path("pebblestore.test"), "./attesta/pebblestore"}},
+		{"pgstore.test", ".", []string{"test", "-c", "-o", e.path("pgstore.test"), "./attesta/pgstore"}},
 		{"peers.test", "bench/peers", []string{"test", "-c", "-o", e.path("peers.test"), "."}},
 		{"attesta-server", ".", []string{"build", "-o", e.path("attesta-server"), "./cmd/attesta-server"}},
 		{"attesta", ".", []string{"build", "-o", e.path("attesta"), "./cmd/attesta"}},
@@ -243,11 +272,14 @@ func (e *env) have(name string) bool {
 	return err == nil
 }
 
-// runLogged runs a command with its output saved under logName and
-// returns its stdout.
-func (e *env) runLogged(ctx context.Context, logName, dir string, name string, args ...string) ([]byte, *os.ProcessState, error) {
+// runLogged runs a command, with env added to its environment, its
+// output saved under logName, and returns its stdout.
+func (e *env) runLogged(ctx context.Context, logName, dir string, env []string, name string, args ...string) ([]byte, *os.ProcessState, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -268,9 +300,14 @@ func (e *env) runLogged(ctx context.Context, logName, dir string, name string, a
 
 // bench runs benchmarks of a test binary and returns their results.
 func (e *env) bench(ctx context.Context, logName, binary, dir, pattern, benchtime string, extra ...string) ([]result, *os.ProcessState, error) {
+	return e.benchEnv(ctx, logName, binary, dir, pattern, benchtime, nil, extra...)
+}
+
+// benchEnv is bench with env added to the binary's environment.
+func (e *env) benchEnv(ctx context.Context, logName, binary, dir, pattern, benchtime string, env []string, extra ...string) ([]result, *os.ProcessState, error) {
 	args := append([]string{"-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime,
 		"-test.count", "1", "-test.timeout", "0"}, extra...)
-	out, ps, err := e.runLogged(ctx, logName, dir, e.path(binary), args...)
+	out, ps, err := e.runLogged(ctx, logName, dir, env, e.path(binary), args...)
 	if err != nil {
 		return nil, ps, err
 	}
@@ -284,24 +321,35 @@ func (e *env) benchRound(ctx context.Context, rep *report, r int) {
 	type job struct {
 		binary, dir, pattern, benchtime string
 		extra                           []string
+		env                             []string
+		as                              string // the results' names get this suffix
 	}
 	jobs := []job{
-		{"attesta.test", "attesta", "^(BenchmarkConnect|BenchmarkPrimitives)$", c.benchtime, nil},
-		{"transport.test", "transport", "^BenchmarkConnectHTTP$", c.benchtime, nil},
-		{"peers.test", "bench/peers", ".", c.benchtime, nil},
+		{"attesta.test", "attesta", "^(BenchmarkConnect|BenchmarkPrimitives)$", c.benchtime, nil, nil, ""},
+		{"transport.test", "transport", "^BenchmarkConnectHTTP(Metrics)?$", c.benchtime, nil, nil, ""},
+		{"peers.test", "bench/peers", ".", c.benchtime, nil, nil, ""},
 		{"attesta.test", "attesta", "^BenchmarkLoginAtScale$", c.scaleN,
-			[]string{"-attesta.scale=" + c.scale, "-attesta.scaledir=" + filepath.Join(c.cache, "scale")}},
-		{"pebblestore.test", "attesta/pebblestore", "^BenchmarkStoreSteps$", c.stepsN, nil},
+			[]string{"-attesta.scale=" + c.scale, "-attesta.scaledir=" + filepath.Join(c.cache, "scale")}, nil, ""},
+		{"pebblestore.test", "attesta/pebblestore", "^BenchmarkStoreSteps$", c.stepsN, nil, nil, ""},
+	}
+	if e.pg != nil {
+		// The same steps on PostgreSQL (each sub-benchmark in a schema of
+		// its own), named apart from Pebble's.
+		jobs = append(jobs, job{"pgstore.test", "attesta/pgstore", "^BenchmarkStoreSteps$", c.stepsN, nil,
+			[]string{"ATTESTA_TEST_POSTGRES=" + c.postgres, "ATTESTA_REQUIRE_POSTGRES=1"}, "@postgres"})
 	}
 	for i, j := range jobs {
 		if !e.have(j.binary) {
 			continue
 		}
 		t0 := time.Now()
-		rs, _, err := e.bench(ctx, fmt.Sprintf("round%d-%d-%s.txt", r+1, i+1, strings.TrimSuffix(j.binary, ".test")),
-			j.binary, filepath.Join(e.root, j.dir), j.pattern, j.benchtime, j.extra...)
+		rs, _, err := e.benchEnv(ctx, fmt.Sprintf("round%d-%d-%s.txt", r+1, i+1, strings.TrimSuffix(j.binary, ".test")),
+			j.binary, filepath.Join(e.root, j.dir), j.pattern, j.benchtime, j.env, j.extra...)
 		if err != nil {
 			e.problem("round %d: %s %s: %v", r+1, j.binary, j.pattern, err)
+		}
+		for k := range rs {
+			rs[k].Name += j.as
 		}
 		rep.rounds.add(r, rs)
 		logf("  %s %s: %d results in %s", j.binary, j.pattern, len(rs), time.Since(t0).Round(time.Second))
@@ -365,7 +413,7 @@ func (e *env) profiles(ctx context.Context, rep *report) {
 			e.problem("profiling %s: %v", p.bench, err)
 			continue
 		}
-		out, _, err := e.runLogged(ctx, filepath.Base(prof)+".top.txt", e.root, "go", "tool", "pprof", "-top", "-cum",
+		out, _, err := e.runLogged(ctx, filepath.Base(prof)+".top.txt", e.root, nil, "go", "tool", "pprof", "-top", "-cum",
 			"-nodecount=30", "-ignore=DecryptToken|testkeys|openFixture|Revoke", e.path(p.binary), prof)
 		if err != nil {
 			e.problem("pprof %s: %v", p.bench, err)
@@ -377,7 +425,9 @@ func (e *env) profiles(ctx context.Context, rep *report) {
 
 // serverProfile profiles the server's request path under attesta load:
 // bench/profserver (attesta-server's store, Service and Handler with a
-// CPU profile) against 64 X25519 clients.
+// CPU profile) against 64 X25519 clients, on Pebble and, with -postgres,
+// on PostgreSQL; each profile's CPU per connect, whole and by part, goes
+// to rep.breakdown.
 func (e *env) serverProfile(ctx context.Context, rep *report) {
 	if !e.have("profserver") || !e.have("attesta") {
 		return
@@ -387,23 +437,40 @@ func (e *env) serverProfile(ctx context.Context, rep *report) {
 		e.problem("server profile: %v", err)
 		return
 	}
+	for _, setup := range []string{setupPebble, setupPostgres} {
+		if setup == setupPostgres && e.pg == nil {
+			continue
+		}
+		if err := e.serverProfileOf(ctx, rep, setup, pool); err != nil {
+			e.problem("server profile on %s: %v", setup, err)
+		}
+	}
+}
+
+func (e *env) serverProfileOf(ctx context.Context, rep *report, setup, pool string) error {
 	data, err := os.MkdirTemp(e.bin, "profserver-")
 	if err != nil {
-		e.problem("server profile: %v", err)
-		return
+		return err
+	}
+	args := []string{"-data", data}
+	storePkg := "attesta/pebblestore"
+	if setup == setupPostgres {
+		dsn, drop, err := e.pg.freshSchema(ctx)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		args = append(args, "-store", dsn)
+		storePkg = "attesta/pgstore|jackc/pgx"
 	}
 	prof := filepath.Join(e.logs, fmt.Sprintf("cpu-%d.pprof", len(rep.profiles)))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
-		e.problem("server profile: %v", err)
-		return
+		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(e.path("profserver"), "-data", data, "-addr", addr, "-cpuprofile", prof)
+	srv := exec.Command(e.path("profserver"), append(args, "-addr", addr, "-cpuprofile", prof)...)
 	if err := srv.Start(); err != nil {
-		e.problem("server profile: %v", err)
-		return
+		return err
 	}
 	token := filepath.Join(data, "demo-app-token")
 	for i := 0; i < 100; i++ {
@@ -413,21 +480,103 @@ func (e *env) serverProfile(ctx context.Context, rep *report) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	dur := e.cfg.loadDuration
-	_, _, lerr := e.runLogged(ctx, "profserver-load.txt", e.root, e.path("attesta"), "load", "-server", "http://"+addr,
+	loadOut, _, lerr := e.runLogged(ctx, "profserver-load-"+setup+".txt", e.root, nil, e.path("attesta"), "load", "-server", "http://"+addr,
 		"-app-token-file", token, "-clients", "64", "-duration", dur.String(), "-pool", pool, "-new-fraction", "0",
 		"-source-addrs", strconv.Itoa(e.cfg.sourceAddrs), "-json")
 	srv.Process.Signal(os.Interrupt)
 	if err := srv.Wait(); err != nil || lerr != nil {
-		e.problem("server profile: %v %v", err, lerr)
-		return
+		return fmt.Errorf("%v %v", err, lerr)
 	}
-	out, _, err := e.runLogged(ctx, filepath.Base(prof)+".top.txt", e.root, "go", "tool", "pprof", "-top", "-cum",
+	var lr loadReport
+	if err := json.Unmarshal(loadOut, &lr); err != nil {
+		return fmt.Errorf("the load's report: %w", err)
+	}
+	out, _, err := e.runLogged(ctx, filepath.Base(prof)+".top.txt", e.root, nil, "go", "tool", "pprof", "-top", "-cum",
 		"-nodecount=45", e.path("profserver"), prof)
 	if err != nil {
-		e.problem("pprof of the server: %v", err)
+		return fmt.Errorf("pprof: %w", err)
+	}
+	rep.profiles = append(rep.profiles, profile{Bench: "attesta load -clients 64 (X25519, " + dur.String() + ") against bench/profserver on " + setupNames[setup],
+		Binary: "profserver", Top: pprofTop(out)})
+	// The CPU per connect of the whole profile and of the parts that
+	// differ between the stores: samples with a part's functions on the
+	// stack (pprof -focus), over the run's connects.
+	if lr.Connects == 0 {
+		return errors.New("the profiled load made no connect")
+	}
+	bd := map[string]float64{}
+	for _, g := range profileGroups(storePkg) {
+		args := []string{"tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0", "-edgefraction=0"}
+		if g.focus != "" {
+			args = append(args, "-focus="+g.focus)
+		}
+		out, _, err := e.runLogged(ctx, filepath.Base(prof)+"."+g.name+".txt", e.root, nil, "go", append(args, e.path("profserver"), prof)...)
+		if err != nil {
+			return fmt.Errorf("pprof: %w", err)
+		}
+		if sec, ok := focusSeconds(out); ok {
+			bd[g.name] = sec * 1e9 / float64(lr.Connects)
+		}
+	}
+	if rep.breakdown == nil {
+		rep.breakdown = map[string]map[string]float64{}
+	}
+	rep.breakdown[setup] = bd
+	return nil
+}
+
+// profileGroups are the parts of a server profile the report compares
+// between the stores.
+func profileGroups(storePkg string) []struct{ name, focus string } {
+	return []struct{ name, focus string }{
+		{"all", ""},
+		{"store", storePkg},
+		{"crypto", `^crypto/`},
+		{"scheduler", `^runtime\.(schedule|findRunnable|park_m|netpoll|futex|notewakeup|wakep|ready)`},
+		{"gc", `^runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge)`},
+		{"syscalls", `^(syscall|internal/runtime/syscall)\.`},
+	}
+}
+
+// focusSeconds reads the samples pprof kept, in seconds, from its
+// "Showing nodes accounting for 1.2s, 34.5% of 3.4s total" line (with
+// every node shown, the samples a -focus kept).
+func focusSeconds(out []byte) (float64, bool) {
+	m := regexp.MustCompile(`accounting for ([0-9.]+)(ms|s|us|µs|ns|min|h)?, `).FindSubmatch(out)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, false
+	}
+	switch string(m[2]) {
+	case "ms":
+		v /= 1e3
+	case "us", "µs":
+		v /= 1e6
+	case "ns":
+		v /= 1e9
+	case "min":
+		v *= 60
+	case "h":
+		v *= 3600
+	}
+	return v, true
+}
+
+// worstRequests runs BenchmarkWorstRequest once: each endpoint's normal
+// and worst requests, the server's CPU per request.
+func (e *env) worstRequests(ctx context.Context, rep *report) {
+	if !e.have("transport.test") {
 		return
 	}
-	rep.profiles = append(rep.profiles, profile{Bench: "attesta load -clients 64 (X25519, " + dur.String() + ") against bench/profserver", Binary: "profserver", Top: pprofTop(out)})
+	rs, _, err := e.bench(ctx, "worst-request.txt", "transport.test", filepath.Join(e.root, "transport"),
+		"^BenchmarkWorstRequest$", e.cfg.worstN)
+	if err != nil {
+		e.problem("BenchmarkWorstRequest: %v", err)
+	}
+	rep.worst = rs
 }
 
 // pprofTop keeps pprof's table from its header line on.
