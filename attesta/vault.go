@@ -125,21 +125,21 @@ func (s *Service) openServiceKey(k ServiceKey) ([]byte, error) {
 
 // SetServiceKey stores value as application app's service key for
 // provider, sealed, as the next version (1 for the first), and returns
-// that version. The value is 1 to MaxServiceKeySize bytes
+// that version and its time. The value is 1 to MaxServiceKeySize bytes
 // (ErrBadServiceKey); app must exist (ErrAppNotFound); provider is 1 to
 // 64 characters of [a-z0-9._-], starting with a letter or digit
 // (ErrBadProvider). Concurrent sets each get a version of their own.
-func (s *Service) SetServiceKey(ctx context.Context, app, provider string, value []byte) (uint64, error) {
+func (s *Service) SetServiceKey(ctx context.Context, app, provider string, value []byte) (ServiceKeyVersion, error) {
 	if !providerName.MatchString(provider) {
-		return 0, ErrBadProvider
+		return ServiceKeyVersion{}, ErrBadProvider
 	}
 	if len(value) == 0 || len(value) > MaxServiceKeySize {
-		return 0, ErrBadServiceKey
+		return ServiceKeyVersion{}, ErrBadServiceKey
 	}
 	if _, err := s.store.App(ctx, app); errors.Is(err, ErrNotFound) {
-		return 0, ErrAppNotFound
+		return ServiceKeyVersion{}, ErrAppNotFound
 	} else if err != nil {
-		return 0, err
+		return ServiceKeyVersion{}, err
 	}
 	for attempt := 0; ; attempt++ {
 		var version uint64
@@ -148,7 +148,7 @@ func (s *Service) SetServiceKey(ctx context.Context, app, provider string, value
 		case err == nil:
 			version = cur.Version
 		case !errors.Is(err, ErrNotFound):
-			return 0, err
+			return ServiceKeyVersion{}, err
 		}
 		next := ServiceKey{App: app, Provider: provider, Version: version + 1, Updated: s.now()}
 		next.Sealed = s.sealServiceKey(app, provider, next.Version, value)
@@ -157,10 +157,10 @@ func (s *Service) SetServiceKey(ctx context.Context, app, provider string, value
 			continue // a concurrent set took this version: take the next
 		}
 		if err != nil {
-			return 0, err
+			return ServiceKeyVersion{}, err
 		}
 		s.log.InfoContext(ctx, "service key set", "app", app, "provider", provider, "version", next.Version)
-		return next.Version, nil
+		return ServiceKeyVersion{App: app, Provider: provider, Version: next.Version, Updated: next.Updated}, nil
 	}
 }
 

@@ -77,6 +77,12 @@ type HandlerConfig struct {
 	// empty gets rate_limited on auth_key_token until it refills. Default:
 	// a burst of 100, then 100 an hour.
 	NewPartiesPerAddress Limit
+	// InstancePerAddress limits POST /v1/instance and GET
+	// /v1/service_keys/{provider} per client address, counted apart; a
+	// service key is charged, beyond its one unit, what its encryption
+	// to the instance's key cost (as auth_key_request is). Default: a
+	// burst of 20, then one every 2 s (30 a minute).
+	InstancePerAddress Limit
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// Handler believes: from a peer in one of these prefixes, the client
 	// address is the right-most X-Forwarded-For entry that is not itself
@@ -99,6 +105,7 @@ var (
 	defaultIdentifierPerAddress         = Limit{Burst: 10, Every: 2 * time.Second}
 	defaultRegistryPutPerAddress        = Limit{Burst: 10, Every: time.Minute}
 	defaultNewPartiesPerAddress         = Limit{Burst: 100, Every: 36 * time.Second}
+	defaultInstancePerAddress           = Limit{Burst: 20, Every: 2 * time.Second}
 )
 
 // Handler serves the Attesta HTTP API over an attesta.Service. It is safe
@@ -120,10 +127,13 @@ type Handler struct {
 	addLimit         *limiter[attesta.PartyID]
 	addAddrLimit     *limiter[netip.Addr]
 	putAddrLimit     *limiter[netip.Addr]
-	identKeySecret   []byte // keys the identifier buckets' hashes
-	now              func() time.Time
-	mux              *http.ServeMux
-	notFound         http.Handler
+	// The application instances' limiters (instance.go).
+	instanceAddrLimit   *limiter[netip.Addr]
+	serviceKeyAddrLimit *limiter[netip.Addr]
+	identKeySecret      []byte // keys the identifier buckets' hashes
+	now                 func() time.Time
+	mux                 *http.ServeMux
+	notFound            http.Handler
 }
 
 // NewHandler checks cfg and returns a Handler for svc.
@@ -161,6 +171,7 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 		{&cfg.IdentifierPerAddress, defaultIdentifierPerAddress},
 		{&cfg.RegistryPutPerAddress, defaultRegistryPutPerAddress},
 		{&cfg.NewPartiesPerAddress, defaultNewPartiesPerAddress},
+		{&cfg.InstancePerAddress, defaultInstancePerAddress},
 	} {
 		if err := l.limit.Check(l.def); err != nil {
 			return nil, fmt.Errorf("transport: HandlerConfig: %w", err)
@@ -176,24 +187,26 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 	}
 	n := cfg.MaxTrackedAddresses
 	h := &Handler{
-		svc:              svc,
-		maxBody:          cfg.MaxBodyBytes,
-		maxRegistryBody:  cfg.MaxRegistryBodyBytes,
-		trusted:          slices.Clone(cfg.TrustedProxies),
-		log:              cfg.Logger,
-		requestLimit:     newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
-		tokenLimit:       newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
-		newPartyLimit:    newLimiterOf[netip.Addr](cfg.NewPartiesPerAddress, n),
-		loginLimit:       newLimiterOf[loginAddr](cfg.LoginPerIdentifierAndAddress, n),
-		loginAddrLimit:   newLimiterOf[netip.Addr](cfg.LoginPerAddress, n),
-		confirmLimit:     newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n),
-		confirmAddrLimit: newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
-		addLimit:         newLimiterOf[attesta.PartyID](cfg.AddPerParty, n),
-		addAddrLimit:     newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
-		putAddrLimit:     newLimiterOf[netip.Addr](cfg.RegistryPutPerAddress, n),
-		identKeySecret:   rnd.Bytes(32),
-		now:              time.Now,
-		mux:              http.NewServeMux(),
+		svc:                 svc,
+		maxBody:             cfg.MaxBodyBytes,
+		maxRegistryBody:     cfg.MaxRegistryBodyBytes,
+		trusted:             slices.Clone(cfg.TrustedProxies),
+		log:                 cfg.Logger,
+		requestLimit:        newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
+		tokenLimit:          newLimiter[netip.Addr](cfg.RatePerSecond, cfg.RateBurst, n),
+		newPartyLimit:       newLimiterOf[netip.Addr](cfg.NewPartiesPerAddress, n),
+		loginLimit:          newLimiterOf[loginAddr](cfg.LoginPerIdentifierAndAddress, n),
+		loginAddrLimit:      newLimiterOf[netip.Addr](cfg.LoginPerAddress, n),
+		confirmLimit:        newLimiterOf[attesta.PartyID](cfg.ConfirmPerParty, n),
+		confirmAddrLimit:    newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
+		addLimit:            newLimiterOf[attesta.PartyID](cfg.AddPerParty, n),
+		addAddrLimit:        newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n),
+		putAddrLimit:        newLimiterOf[netip.Addr](cfg.RegistryPutPerAddress, n),
+		instanceAddrLimit:   newLimiterOf[netip.Addr](cfg.InstancePerAddress, n),
+		serviceKeyAddrLimit: newLimiterOf[netip.Addr](cfg.InstancePerAddress, n),
+		identKeySecret:      rnd.Bytes(32),
+		now:                 time.Now,
+		mux:                 http.NewServeMux(),
 	}
 	h.Register(h.mux)
 	h.notFound = h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound })
@@ -224,6 +237,9 @@ func (h *Handler) endpoints() []endpoint {
 		{http.MethodPost, "/v1/identifiers", h.addAddrLimit, h.addIdentifier},
 		{http.MethodDelete, "/v1/identifiers", nil, h.removeIdentifier},
 		{http.MethodPost, "/v1/identifiers/confirm", h.confirmAddrLimit, h.confirmIdentifier},
+		{http.MethodPost, "/v1/instance", h.instanceAddrLimit, h.registerInstance},
+		{http.MethodGet, "/v1/instance/token", nil, h.instanceToken},
+		{http.MethodGet, "/v1/service_keys/{provider}", h.serviceKeyAddrLimit, h.serviceKey},
 		{http.MethodGet, "/healthz", nil, h.health},
 		{http.MethodGet, "/v1/openapi.yaml", nil, h.openAPI},
 	}
