@@ -143,6 +143,16 @@ func TestInstanceFlow(t *testing.T) {
 		_, _, err = s.client.ServiceKey(ctx, res.Session, "nothing-here", k)
 		requireProblem(t, err, http.StatusNotFound, "service_key_not_found", attesta.ErrServiceKeyNotFound)
 
+		// Another instance of the same application is not entitled by
+		// this one's TOKEN (which is public: it is on a payment): the
+		// server checks the TOKEN of the session's own party.
+		other := testkeys.Key(t, attesta.X25519, 1)
+		ores, otok, err := s.client.ConnectInstance(ctx, other, s.app)
+		require.NoError(t, err)
+		assert.NotEqual(t, tok.String(), otok.String())
+		_, _, err = s.client.ServiceKey(ctx, ores.Session, "weather", other)
+		requireProblem(t, err, http.StatusForbidden, "not_entitled", attesta.ErrNotEntitled)
+
 		// Rotation.
 		v, err := s.svc.SetServiceKey(ctx, "keypeer", "weather", []byte("wk_live_second"))
 		require.NoError(t, err)
