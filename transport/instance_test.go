@@ -3,10 +3,8 @@ package transport_test
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,15 +351,7 @@ func TestWebhookEntitlements(t *testing.T) {
 func TestAdminInstances(t *testing.T) {
 	e := newEnv(t, attesta.Config{}, generous)
 	ctx := t.Context()
-	sock := filepath.Join(t.TempDir(), "admin.sock")
-	ln, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	ah, err := transport.NewAdminHandler(e.svc, nil)
-	require.NoError(t, err)
-	srv := &http.Server{Handler: ah}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	admin := transport.NewAdminClient(sock)
+	admin := serveAdmin(t, e.svc)
 
 	k := testkeys.Key(t, attesta.X25519, 0)
 	res, tok, err := e.client(false).ConnectInstance(ctx, k, e.app)

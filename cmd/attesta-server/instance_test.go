@@ -34,13 +34,8 @@ func attestaServerIn(t *testing.T, stdin string, args ...string) (int, string, s
 func registerInstance(t *testing.T, dir, appToken string, key *attesta.PrivateKey) (attesta.Session, string) {
 	t.Helper()
 	ctx := t.Context()
-	st, err := pebblestore.Open(dir)
-	require.NoError(t, err)
-	defer st.Close()
-	secret, err := os.ReadFile(filepath.Join(dir, secretFile))
-	require.NoError(t, err)
-	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret})
-	require.NoError(t, err)
+	svc, done := dirService(t, dir)
+	defer done()
 	req, err := svc.AuthKeyRequest(ctx, key.Public().Pack(), appToken)
 	require.NoError(t, err)
 	ct, err := key.DecryptToken(req.EncryptedToken)
@@ -58,13 +53,8 @@ func registerInstance(t *testing.T, dir, appToken string, key *attesta.PrivateKe
 // service key, as GET /v1/service_keys would.
 func fetchServiceKey(t *testing.T, dir string, sess attesta.Session, key *attesta.PrivateKey, provider string) (string, uint64, error) {
 	t.Helper()
-	st, err := pebblestore.Open(dir)
-	require.NoError(t, err)
-	defer st.Close()
-	secret, err := os.ReadFile(filepath.Join(dir, secretFile))
-	require.NoError(t, err)
-	svc, err := attesta.New(attesta.Config{Store: st, Secret: secret})
-	require.NoError(t, err)
+	svc, done := dirService(t, dir)
+	defer done()
 	k, err := svc.ServiceKey(t.Context(), sess, provider)
 	if err != nil {
 		return "", 0, err
@@ -72,6 +62,19 @@ func fetchServiceKey(t *testing.T, dir string, sess attesta.Session, key *attest
 	v, err := key.DecryptServiceKey(k.Ciphertext)
 	require.NoError(t, err)
 	return string(v), k.Version, nil
+}
+
+// dirService is a Service over a stopped server's data directory, with
+// its secret; done closes the store.
+func dirService(t *testing.T, dir string) (svc *attesta.Service, done func()) {
+	t.Helper()
+	st, err := pebblestore.Open(dir)
+	require.NoError(t, err)
+	secret, err := os.ReadFile(filepath.Join(dir, secretFile))
+	require.NoError(t, err)
+	svc, err = attesta.New(attesta.Config{Store: st, Secret: secret})
+	require.NoError(t, err)
+	return svc, func() { st.Close() }
 }
 
 // TestInstanceCommands runs the operator's commands on a stopped server's
