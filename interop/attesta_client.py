@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from attestapy import cbor, httpvec, keys, live, spec, vectors  # noqa: E402
+from attestapy import cbor, httpvec, instances, keys, live, spec, vectors  # noqa: E402
 
 # The files this client checks, each with its checker: run.sh fails if
 # testvectors/ holds any other.
@@ -37,6 +37,8 @@ COVERED = {
     "decoys.json": vectors.check_decoys,
     "http_connect.json": lambda ctx: httpvec.check_http(ctx, "http_connect.json"),
     "http_password_login.json": lambda ctx: httpvec.check_http(ctx, "http_password_login.json"),
+    "instance_tokens.json": instances.check_instance_tokens,
+    "service_keys.json": instances.check_service_keys,
 }
 
 

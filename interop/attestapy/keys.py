@@ -229,15 +229,19 @@ class PrivateKey:
             self.public_packed = cbor.encode([MLKEM_PUBLIC, self.dk.public_key().public_bytes_raw() + self.pk_x])
         self.key_id = key_id(self.public_packed)
 
-    def decrypt_token(self, ct):
-        """§3: the token, opaque bytes, or DecryptError."""
+    def decrypt(self, ct, label):
+        """§3's encryption under any label (§12.3 has one of its own): the
+        plaintext, or DecryptError."""
         ct = bytes(ct)
         if self.type == RSA_PRIVATE:
-            token = _rsa_decrypt(self.rsa, ct)
-        elif self.type == X25519_PRIVATE:
-            token = hpke_open(X25519_SUITE, self, LABEL, b"", ct)
-        else:
-            token = hpke_open(MLKEM_SUITE, self, LABEL, b"", ct)
+            return _rsa_decrypt(self.rsa, ct, label)
+        if self.type == X25519_PRIVATE:
+            return hpke_open(X25519_SUITE, self, label, b"", ct)
+        return hpke_open(MLKEM_SUITE, self, label, b"", ct)
+
+    def decrypt_token(self, ct):
+        """§3: the token, opaque bytes, or DecryptError."""
+        token = self.decrypt(ct, LABEL)
         if len(token) > MAX_TOKEN:
             raise DecryptError("a token of %d bytes, more than %d" % (len(token), MAX_TOKEN))
         return token
@@ -272,13 +276,13 @@ def parse_private(packed):
 # ---------------------------------------------------------------------------
 # Challenge decryption.
 
-def _rsa_decrypt(priv, ct):
+def _rsa_decrypt(priv, ct, label=LABEL):
     """RSAES-OAEP, SHA-256, MGF1-SHA-256, the label (§3)."""
     if len(ct) != (priv.key_size + 7) // 8:
         raise DecryptError("an RSA ciphertext is as long as the modulus")
     try:
         return priv.decrypt(ct, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()),
-                                             algorithm=hashes.SHA256(), label=LABEL))
+                                             algorithm=hashes.SHA256(), label=label))
     except ValueError as e:
         raise DecryptError("RSA-OAEP: %s" % e)
 
