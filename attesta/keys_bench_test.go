@@ -1,7 +1,6 @@
 package attesta_test
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 
@@ -52,46 +51,6 @@ func BenchmarkEncryptCost(b *testing.B) {
 	}
 }
 
-// worstKeyInputs are the most expensive inputs for the server's key work
-// of one auth_key_request (ParsePublicKey, then DetectPrivateKey if it
-// fails, then the token's encryption if it parsed) that fit in
-// MaxKeyFileSize, by kind. Numbers at their bounds in a consistent key
-// make proveRSA do all its work; PEM packs as many such blocks as fit.
-func worstKeyInputs(b testing.TB) []struct {
-	name string
-	in   []byte
-} {
-	fake := testkeys.FakeRSA(attesta.MaxRSAPrimeBits, attesta.MaxRSABits-attesta.MaxRSAPrimeBits)
-	victim := testkeys.RSANumbers(b, testkeys.Key(b, attesta.RSA2048, 0))
-	var pemMax []byte
-	for _, bits := range [][2]int{{attesta.MaxRSAPrimeBits, attesta.MaxRSABits - attesta.MaxRSAPrimeBits}, {attesta.MaxRSAPrimeBits, attesta.MaxRSABits - attesta.MaxRSAPrimeBits}, {4096, 4095}, {2048, 2047}, {1024, 1023}} {
-		blk := testkeys.PEM("RSA PRIVATE KEY", testkeys.FakeRSA(bits[0], bits[1]).PKCS1())
-		if len(pemMax)+len(blk) <= attesta.MaxKeyFileSize && bytes.Count(pemMax, []byte("-----BEGIN")) < 4 {
-			pemMax = append(pemMax, blk...)
-		}
-	}
-	junk := bytes.Repeat([]byte("-----BEGIN RSA PRIVATE KEY-----\n"), attesta.MaxKeyFileSize/32)
-	return []struct {
-		name string
-		in   []byte
-	}{
-		{"public/rsa16384", pack(b, uint64(attesta.RSAPublic), []byte{1, 0, 1}, testkeys.Odd(attesta.MaxRSABits).Bytes())},
-		{"public/x25519", testkeys.Key(b, attesta.X25519, 0).Public().Pack()},
-		{"public/mlkem768x25519", testkeys.Key(b, attesta.MLKEM768X25519, 0).Public().Pack()},
-		{"disclosed/packed-rsa-at-bounds", fake.Packed()},
-		{"disclosed/pkcs1-der-at-bounds", fake.PKCS1()},
-		{"disclosed/pkcs8-der-at-bounds", fake.PKCS8()},
-		{"disclosed/openssh-at-bounds", testkeys.OpenSSH{Cipher: "none", KDF: "none", Public: fake, Private: fake}.Raw()},
-		{"disclosed/pem-blocks-at-bounds", pemMax},
-		{"disclosed/packed-mlkem768x25519", testkeys.Key(b, attesta.MLKEM768X25519, 0).Pack()},
-		{"disclosed/pkcs8-x25519", testkeys.Key(b, attesta.X25519, 0).MarshalPEM()},
-		{"unproven/openssh-forged-encrypted", testkeys.OpenSSH{Cipher: "aes256-ctr", KDF: "bcrypt", KDFOptions: testkeys.BcryptOptions(make([]byte, 16), 1<<32-1), Public: victim, Section: make([]byte, 64)}.PEM()},
-		{"too-large/pkcs1-der-prime-250000-bits", testkeys.BigPrime(250_000).PKCS1()},
-		{"too-large/openssh-prime-250000-bits", testkeys.OpenSSH{Cipher: "none", KDF: "none", Public: victim, Private: testkeys.BigPrime(250_000)}.Raw()},
-		{"junk/pem-headers-32KiB", junk},
-	}
-}
-
 // keyWork is the server's key work for one auth_key_request's key.
 func keyWork(in, token []byte) {
 	if k, err := attesta.ParsePublicKey(in); err == nil {
@@ -118,11 +77,11 @@ func BenchmarkWorstKeyInput(b *testing.B) {
 		}
 		normal = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	})
-	for _, w := range worstKeyInputs(b) {
-		b.Run(w.name, func(b *testing.B) {
-			b.SetBytes(int64(len(w.in)))
+	for _, w := range testkeys.WorstKeyInputs(b) {
+		b.Run(w.Name, func(b *testing.B) {
+			b.SetBytes(int64(len(w.In)))
 			for b.Loop() {
-				keyWork(w.in, token)
+				keyWork(w.In, token)
 			}
 			if normal > 0 {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/normal, "x-normal")

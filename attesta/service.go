@@ -129,6 +129,11 @@ type KeyRequest struct {
 	// EncryptedToken is the challenge token encrypted to the key.
 	EncryptedToken []byte
 	ExpiresAt      time.Time
+	// Cost is what the encryption cost the server, in units of one
+	// RSA-2048 encryption (PublicKey.EncryptCost), so that a caller can
+	// charge a client's budget by it: an RSA-16384 key costs the server
+	// about 150 times an RSA-2048 one.
+	Cost int
 }
 
 // AuthKeyRequest starts a connect: it checks the application token, parses
@@ -174,7 +179,7 @@ func (s *Service) AuthKeyRequest(ctx context.Context, key []byte, appToken strin
 		// should one slip through, it is the key's fault, not the server's.
 		return KeyRequest{}, fmt.Errorf("%w: encrypting to the key: %v", ErrBadKey, err)
 	}
-	return KeyRequest{EncryptedToken: ct, ExpiresAt: c.ExpiresAt}, nil
+	return KeyRequest{EncryptedToken: ct, ExpiresAt: c.ExpiresAt, Cost: pub.EncryptCost()}, nil
 }
 
 // banDisclosed bans the keys whose private half a request proved, and

@@ -6,7 +6,11 @@
 //
 //	ATTESTA_CRASHTEST=1 go test -count=1 -run TestCrash -v ./crashtest/
 //
-// .ci/run does so on every submission.
+// .ci/run does so on every submission. TestCrash runs one server on a
+// Pebble directory; TestCrashPostgres runs two servers on one PostgreSQL
+// database (from $ATTESTA_TEST_POSTGRES, see internal/pgtest), each under
+// its own load, and kills one of them each round while the other serves
+// on: the same checks, against the database.
 package crashtest
 
 import (
@@ -36,11 +40,13 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/attesta-go/attesta/attesta"
 	"github.com/attesta-go/attesta/attesta/pebblestore"
+	"github.com/attesta-go/attesta/internal/pgtest"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -49,11 +55,12 @@ import (
 // and killAfterMax, restarts it at once on the same directory while the
 // load goes on, and then checks every registration made so far.
 const (
-	rounds       = 6
-	loadClients  = 32
-	loadDuration = 5 * time.Second
-	killAfterMin = time.Second
-	killAfterMax = 4 * time.Second
+	rounds         = 6
+	postgresRounds = 3 // each with two servers under load
+	loadClients    = 32
+	loadDuration   = 5 * time.Second
+	killAfterMin   = time.Second
+	killAfterMax   = 4 * time.Second
 	// loadSourceAddrs and verifySourceAddrs spread the load and the
 	// checks over loopback addresses, so that the server's rate limit per
 	// client address (20 a second) is not what is measured.
@@ -73,42 +80,54 @@ func loadRate() int {
 }
 
 func TestCrash(t *testing.T) {
+	skipUnlessAsked(t)
+	crash(t, newHarness(t, "", 1), rounds)
+}
+
+// TestCrashPostgres: two servers on one PostgreSQL database, each under
+// load; each round kills one of them (in turn) and restarts it while the
+// other goes on.
+func TestCrashPostgres(t *testing.T) {
+	skipUnlessAsked(t)
+	dsn, _ := pgtest.DSN(t)
+	crash(t, newHarness(t, dsn, 2), postgresRounds)
+}
+
+func skipUnlessAsked(t *testing.T) {
 	if os.Getenv("ATTESTA_CRASHTEST") != "1" {
 		t.Skip("the crash test runs only with ATTESTA_CRASHTEST=1 (it takes a couple of minutes)")
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("the crash test spreads clients over 127.0.0.0/8, which only Linux routes to the loopback interface")
 	}
+}
+
+func crash(t *testing.T, h *harness, rounds int) {
 	start := time.Now()
-	h := newHarness(t)
 	h.setUp()
 	r := 1
 	for ; r <= rounds && !t.Failed(); r++ {
 		h.round(r)
 	}
 	h.finalCheck()
-	t.Logf("crash test: %d rounds, %d registrations checked after the last round, %v in all",
-		r-1, len(h.partyOf), time.Since(start).Round(time.Second))
+	t.Logf("crash test: %d servers, %d rounds, %d registrations checked after the last round, %v in all",
+		len(h.lanes), r-1, len(h.partyOf), time.Since(start).Round(time.Second))
 }
 
-// harness holds the binaries, the data directory, the running server and
-// what the test knows the server must hold.
+// harness holds the binaries, the servers (lanes) and what the test
+// knows the store must hold.
 type harness struct {
-	t        *testing.T
-	bin      string // the directory holding attesta and attesta-server
-	data     string
-	addr     string // 127.0.0.1:PORT, the same across restarts
-	url      string
-	srv      *server
-	token    string // the demo application's
-	revoked  string // the token of an application revoked before round 1
-	poolFile string
-	pool     []*attesta.PrivateKey
-	poolIdx  map[string]int // key id -> index in pool
-	offset   int            // the first pool key no round has taken yet
+	t       *testing.T
+	bin     string // the directory holding attesta and attesta-server
+	dsn     string // the PostgreSQL store, or "" for Pebble in lanes[0].data
+	secret  string // the secret file the lanes share
+	lanes   []*lane
+	token   string // the demo application's
+	revoked string // the token of an application revoked before round 1
+	pool    []*attesta.PrivateKey
+	poolIdx map[string]int // key id -> index in pool
 
-	probe  *transport.Client   // from 127.0.0.1, for the single-use and ban probes
-	spread []*transport.Client // one per verification source address
+	spread []*transport.Client // one per verification source address, over the lanes
 	next   atomic.Uint64
 
 	// What the server must hold: every key known to be registered, with
@@ -119,15 +138,35 @@ type harness struct {
 	extra   map[string]*attesta.PrivateKey // the probes' keys, by id
 }
 
-func newHarness(t *testing.T) *harness {
-	return &harness{
+// lane is one server: its data directory, address, the part of the key
+// pool its load takes from, and its runs.
+type lane struct {
+	data     string
+	addr     string // 127.0.0.1:PORT, the same across restarts
+	url      string
+	srv      *server
+	probe    *transport.Client // from 127.0.0.1, for the single-use and ban probes
+	poolFile string
+	base     int // its part of the pool starts at pool[base]
+	offset   int // the first key of its part no round has taken yet, from base
+}
+
+// newHarness makes a harness of n servers on the store dsn names ("" for
+// Pebble, n = 1).
+func newHarness(t *testing.T, dsn string, n int) *harness {
+	h := &harness{
 		t:       t,
 		bin:     t.TempDir(),
-		data:    filepath.Join(t.TempDir(), "data"),
+		dsn:     dsn,
+		secret:  filepath.Join(t.TempDir(), "secret"),
 		partyOf: map[string]string{},
 		keyOf:   map[string]string{},
 		extra:   map[string]*attesta.PrivateKey{},
 	}
+	for range n {
+		h.lanes = append(h.lanes, &lane{data: filepath.Join(t.TempDir(), "data")})
+	}
+	return h
 }
 
 // setUp builds the binaries, makes the key pool, starts the server a first
@@ -145,20 +184,26 @@ func (h *harness) setUp() {
 	t.Logf("built attesta-server and attesta in %v", time.Since(t0).Round(time.Millisecond))
 
 	// A pool of x25519 keys (quick to make), made by attesta keypool,
-	// with room for every round at the capped rate.
-	n := rounds * loadRate() * int(loadDuration/time.Second) * 3 / 2
-	h.poolFile = filepath.Join(t.TempDir(), "pool.pem")
+	// with room for every round at the capped rate, split between the
+	// lanes' loads.
+	each := rounds * loadRate() * int(loadDuration/time.Second) * 3 / 2
+	poolFile := filepath.Join(t.TempDir(), "pool.pem")
 	t0 = time.Now()
-	h.run("attesta", "keypool", "-type", "x25519", "-n", strconv.Itoa(n), "-out", h.poolFile)
-	h.readPool()
+	h.run("attesta", "keypool", "-type", "x25519", "-n", strconv.Itoa(each*len(h.lanes)), "-out", poolFile)
+	blocks := h.readPool(poolFile)
 	t.Logf("made a pool of %d x25519 keys in %v", len(h.pool), time.Since(t0).Round(time.Millisecond))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	h.addr = ln.Addr().String()
-	require.NoError(t, ln.Close())
-	h.url = "http://" + h.addr
-	h.probe = transport.NewClient(h.url, transport.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+	for i, l := range h.lanes {
+		l.base = i * each
+		l.poolFile = filepath.Join(t.TempDir(), fmt.Sprintf("pool-%d.pem", i))
+		require.NoError(t, os.WriteFile(l.poolFile, bytes.Join(blocks[l.base:l.base+each], nil), 0o600))
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		l.addr = ln.Addr().String()
+		require.NoError(t, ln.Close())
+		l.url = "http://" + l.addr
+		l.probe = transport.NewClient(l.url, transport.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+	}
 	for i := range verifySourceAddrs {
 		local := &net.TCPAddr{IP: net.IPv4(127, 101, byte(i>>8), byte(i+1))}
 		tr := &http.Transport{
@@ -168,145 +213,157 @@ func (h *harness) setUp() {
 			IdleConnTimeout:     30 * time.Second,
 		}
 		t.Cleanup(tr.CloseIdleConnections)
-		h.spread = append(h.spread, transport.NewClient(h.url, transport.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second})))
+		url := h.lanes[i%len(h.lanes)].url
+		h.spread = append(h.spread, transport.NewClient(url, transport.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second})))
 	}
 
-	// First start: the demo application.
-	h.start()
-	raw, err := os.ReadFile(filepath.Join(h.data, "demo-app-token"))
+	// First start: the demo application (made by the first server).
+	for _, l := range h.lanes {
+		h.start(l)
+	}
+	raw, err := os.ReadFile(filepath.Join(h.lanes[0].data, "demo-app-token"))
 	require.NoError(t, err)
 	h.token = strings.TrimSpace(string(raw))
 
-	// An application that works, then is revoked (the app commands need
-	// the server stopped).
-	h.stop()
-	h.revoked = strings.TrimSpace(h.run("attesta-server", "app", "create", "victim", "-data", h.data))
-	h.start()
+	// An application that works, then is revoked.
+	h.revoked = strings.TrimSpace(h.appCommand("create", "victim"))
 	k := h.fresh()
-	res, err := h.probe.Connect(t.Context(), k, h.revoked)
+	res, err := h.lanes[0].probe.Connect(t.Context(), k, h.revoked)
 	require.NoError(t, err, "the victim app's token works before it is revoked")
 	h.registered(k.Public().ID().String(), res.PartyID)
-	h.stop()
-	h.run("attesta-server", "app", "revoke", "victim", "-data", h.data)
-	h.start()
-	h.wantProblem(h.request(h.fresh().Public().Pack(), h.revoked), "bad_app_token", "the revoked app's token")
+	h.appCommand("revoke", "victim")
+	for _, l := range h.lanes {
+		h.wantProblem(h.request(l, h.fresh().Public().Pack(), h.revoked), "bad_app_token", "the revoked app's token")
+	}
 }
 
-// round runs one round: load, a SIGKILL at a random moment, a restart,
-// and the checks.
+// storeArgs are the flags that give a lane's server, or an app command,
+// its store and secret.
+func (h *harness) storeArgs(l *lane) []string {
+	args := []string{"-data", l.data, "-secret", h.secret}
+	if h.dsn != "" {
+		args = append(args, "-store", h.dsn)
+	}
+	return args
+}
+
+// appCommand runs attesta-server app …: on Pebble with the server
+// stopped (the directory is its own while it runs), on PostgreSQL while
+// the servers run.
+func (h *harness) appCommand(args ...string) string {
+	l := h.lanes[0]
+	if h.dsn == "" {
+		h.stop(l)
+		defer h.start(l)
+	}
+	return h.run("attesta-server", append(append([]string{"app"}, args...), h.storeArgs(l)...)...)
+}
+
+// round runs one round: load on every lane, a SIGKILL of one lane's
+// server at a random moment, its restart, and the checks.
 func (h *harness) round(r int) {
 	t := h.t
 	ctx := t.Context()
-	acked := filepath.Join(t.TempDir(), fmt.Sprintf("acked-%d", r))
-	offset := h.offset
+	victim, other := h.lanes[(r-1)%len(h.lanes)], h.lanes[r%len(h.lanes)]
 
-	// The load: fresh registrations only, acknowledged ones to acked.
-	var loadOut, loadErr syncbuf.Buffer
-	load := exec.Command(filepath.Join(h.bin, "attesta"), "load", "-json",
-		"-server", h.url, "-app-token-file", filepath.Join(h.data, "demo-app-token"),
-		"-clients", strconv.Itoa(loadClients), "-duration", loadDuration.String(), "-new-fraction", "1",
-		"-pool", h.poolFile, "-pool-offset", strconv.Itoa(offset), "-acked", acked,
-		"-source-addrs", strconv.Itoa(loadSourceAddrs), "-rate", strconv.Itoa(loadRate()), "-timeout", "5s")
-	load.Stdout, load.Stderr = &loadOut, &loadErr
-	require.NoError(t, load.Start())
-	var loadResult error
-	loadDone := make(chan struct{})
-	go func() {
-		loadResult = load.Wait()
-		close(loadDone)
-	}()
-	t.Cleanup(func() {
-		load.Process.Kill()
-		<-loadDone
-	})
+	// The loads: fresh registrations only, acknowledged ones to acked.
+	loads := make([]*load, len(h.lanes))
+	for i, l := range h.lanes {
+		loads[i] = h.startLoad(r, i, l)
+	}
 	defer func() {
 		if t.Failed() {
-			t.Logf("round %d: attesta load's stderr:\n%s", r, loadErr.String())
+			for i, ld := range loads {
+				t.Logf("round %d: attesta load's stderr (server %d):\n%s", r, i+1, ld.stderr.String())
+			}
 		}
 	}()
 
-	// Wait for the load to get going (it reads the pool first), then for
-	// the kill moment.
+	// Wait for the loads to get going (they read the pool first), then
+	// for the kill moment.
 	deadline := time.Now().Add(30 * time.Second)
-	for lines(acked) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	for _, ld := range loads {
+		for lines(ld.acked) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		require.Positive(t, lines(ld.acked), "round %d: no registration was acknowledged:\n%s", r, ld.stderr.String())
 	}
-	require.Positive(t, lines(acked), "round %d: no registration was acknowledged:\n%s", r, loadErr.String())
 	killAfter := killAfterMin + rand.N(killAfterMax-killAfterMin)
 	time.Sleep(killAfter)
 
 	// Right before the kill: a challenge redeemed (its token kept), a
 	// challenge not redeemed, a private key disclosed (the ban is synced
-	// before the answer).
+	// before the answer), all on the server about to die.
 	a := h.fresh()
-	tokenA := h.challenge(a)
-	resA, err := h.probe.AuthKeyToken(ctx, tokenA)
+	tokenA := h.challenge(victim, a)
+	resA, err := victim.probe.AuthKeyToken(ctx, tokenA)
 	require.NoError(t, err)
 	require.True(t, resA.IsNew)
 	h.registered(a.Public().ID().String(), resA.PartyID)
 	b := h.fresh()
-	tokenB := h.challenge(b)
+	tokenB := h.challenge(victim, b)
 	leaked := h.fresh()
-	_, err = h.probe.AuthKeyRequest(ctx, leaked.Pack(), h.token)
+	_, err = victim.probe.AuthKeyRequest(ctx, leaked.Pack(), h.token)
 	h.wantProblem(err, "private_key_disclosed", "a private key sent as key")
 	h.banned = append(h.banned, leaked)
 
-	h.kill()
-	ackedAtKill := lines(acked)
-	restart := h.start()
+	h.kill(victim)
+	ackedAtKill := 0
+	for _, ld := range loads {
+		ackedAtKill += lines(ld.acked)
+	}
+	restart := h.start(victim)
 
-	// After the restart, while the load goes on.
-	_, err = h.probe.AuthKeyToken(ctx, tokenA)
+	// After the restart, while the loads go on: the replays on the other
+	// server (the same one with Pebble).
+	_, err = other.probe.AuthKeyToken(ctx, tokenA)
 	h.wantProblem(err, "challenge_unknown", "a challenge redeemed before the crash, replayed")
-	resB, errB := h.probe.AuthKeyToken(ctx, tokenB)
+	resB, errB := other.probe.AuthKeyToken(ctx, tokenB)
 	outcomeB := "lost in the crash (challenge_unknown)"
 	if errB == nil {
 		outcomeB = "redeemed once"
 		require.True(t, resB.IsNew)
 		h.registered(b.Public().ID().String(), resB.PartyID)
-		_, err = h.probe.AuthKeyToken(ctx, tokenB)
+		_, err = victim.probe.AuthKeyToken(ctx, tokenB)
 		h.wantProblem(err, "challenge_unknown", "a challenge redeemed after the crash, replayed")
 	} else {
 		h.wantProblem(errB, "challenge_unknown", "a challenge made before the crash, redeemed after it")
 	}
-	for _, k := range h.banned {
-		h.wantProblem(h.request(k.Public().Pack(), h.token), "key_banned", "a key banned before a crash")
+	for _, l := range h.lanes {
+		for _, k := range h.banned {
+			h.wantProblem(h.request(l, k.Public().Pack(), h.token), "key_banned", "a key banned before a crash")
+		}
+		h.wantProblem(h.request(l, h.fresh().Public().Pack(), h.revoked), "bad_app_token", "the revoked app's token")
 	}
-	h.wantProblem(h.request(h.fresh().Public().Pack(), h.revoked), "bad_app_token", "the revoked app's token")
 
-	// The load ends by itself at -duration.
-	select {
-	case <-loadDone:
-		require.NoError(t, loadResult, "attesta load:\n%s", loadErr.String())
-	case <-time.After(loadDuration + time.Minute):
-		load.Process.Kill()
-		t.Fatalf("round %d: attesta load did not stop:\n%s", r, loadErr.String())
-	}
-	var rep struct {
-		Connects int64            `json:"connects"`
-		Acked    int64            `json:"acked"`
-		Errors   map[string]int64 `json:"errors"`
-		Pool     struct {
-			NewTaken   int `json:"new_taken"`
-			NextOffset int `json:"next_offset"`
-		} `json:"pool"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(loadOut.String()), &rep), "attesta load's report: %s", loadOut.String())
-	require.Equal(t, offset+rep.Pool.NewTaken, rep.Pool.NextOffset)
-	h.offset = rep.Pool.NextOffset
-
-	// The acknowledged registrations of this round: no key or party twice,
-	// in this round or with any earlier one; keys from this round's part
-	// of the pool only.
-	ack := h.readAcked(acked, offset, h.offset)
-	require.Equal(t, rep.Acked, int64(len(ack)))
-
-	// Check every key this round took, and every registration before.
+	// The loads end by themselves at -duration. The acknowledged
+	// registrations of this round: no key or party twice, in this round
+	// or with any earlier one; keys from this round's part of the pool
+	// only.
+	ack := map[string]string{}
 	var jobs []job
-	for i := offset; i < h.offset; i++ {
-		k := h.pool[i]
-		jobs = append(jobs, job{key: k, id: k.Public().ID().String(), party: ack[k.Public().ID().String()]})
+	connects, acked, errs := int64(0), int64(0), map[string]int64{}
+	for i, ld := range loads {
+		l := h.lanes[i]
+		rep := ld.wait(t, r)
+		require.Equal(t, l.offset+rep.Pool.NewTaken, rep.Pool.NextOffset)
+		from, to := l.base+l.offset, l.base+rep.Pool.NextOffset
+		l.offset = rep.Pool.NextOffset
+		got := h.readAcked(ld.acked, from, to)
+		require.Equal(t, rep.Acked, int64(len(got)))
+		maps.Copy(ack, got)
+		connects += rep.Connects
+		acked += rep.Acked
+		for code, n := range rep.Errors {
+			errs[code] += n
+		}
+		// Every key this round took.
+		for j := from; j < to; j++ {
+			k := h.pool[j]
+			jobs = append(jobs, job{key: k, id: k.Public().ID().String(), party: got[k.Public().ID().String()]})
+		}
 	}
+	// And every registration before.
 	for id, party := range h.partyOf {
 		if _, ok := ack[id]; !ok {
 			jobs = append(jobs, job{key: h.keyByID(id), id: id, party: party})
@@ -320,25 +377,132 @@ func (h *harness) round(r int) {
 	assert.Zero(t, v.duplicated, "round %d: keys or parties registered twice", r)
 	assert.Empty(t, v.failures, "round %d: connects that failed", r)
 
-	t.Logf("round %d: SIGKILL %.2fs into the load (%d registrations acknowledged by then), restart to /healthz %v | "+
+	t.Logf("round %d: SIGKILL of server %d of %d %.2fs into the load (%d registrations acknowledged by then), restart to /healthz %v | "+
 		"load: %d connects, %d acknowledged, errors: %s | taken, unacknowledged: %d durable, %d not registered | "+
 		"checked %d registrations in %v: lost %d, duplicated %d, moved %d | replayed challenge refused, pending challenge %s, %d bans and the revoked app hold",
-		r, killAfter.Seconds(), ackedAtKill, restart.Round(time.Millisecond),
-		rep.Connects, rep.Acked, errorsText(rep.Errors), v.durable, v.unregistered,
+		r, slices.Index(h.lanes, victim)+1, len(h.lanes), killAfter.Seconds(), ackedAtKill, restart.Round(time.Millisecond),
+		connects, acked, errorsText(errs), v.durable, v.unregistered,
 		v.checked, took.Round(time.Millisecond), v.lost, v.duplicated, v.changed, outcomeB, len(h.banned))
 }
 
-// finalCheck kills the server once more, opens the store in this process
-// and checks its key index, parties and bans against what the test
-// knows: one party per key, one key per party, no half-made party.
+// load is one run of attesta load against one lane.
+type load struct {
+	cmd            *exec.Cmd
+	acked          string
+	stdout, stderr syncbuf.Buffer
+	done           chan struct{}
+	err            error
+}
+
+type loadReport struct {
+	Connects int64            `json:"connects"`
+	Acked    int64            `json:"acked"`
+	Errors   map[string]int64 `json:"errors"`
+	Pool     struct {
+		NewTaken   int `json:"new_taken"`
+		NextOffset int `json:"next_offset"`
+	} `json:"pool"`
+}
+
+// startLoad starts round r's load on lane l (the ith).
+func (h *harness) startLoad(r, i int, l *lane) *load {
+	t := h.t
+	ld := &load{acked: filepath.Join(t.TempDir(), fmt.Sprintf("acked-%d-%d", r, i)), done: make(chan struct{})}
+	ld.cmd = exec.Command(filepath.Join(h.bin, "attesta"), "load", "-json",
+		"-server", l.url, "-app-token-file", filepath.Join(h.lanes[0].data, "demo-app-token"),
+		"-clients", strconv.Itoa(loadClients), "-duration", loadDuration.String(), "-new-fraction", "1",
+		"-pool", l.poolFile, "-pool-offset", strconv.Itoa(l.offset), "-acked", ld.acked,
+		"-source-addrs", strconv.Itoa(loadSourceAddrs), "-rate", strconv.Itoa(loadRate()), "-timeout", "5s")
+	ld.cmd.Stdout, ld.cmd.Stderr = &ld.stdout, &ld.stderr
+	require.NoError(t, ld.cmd.Start())
+	go func() {
+		ld.err = ld.cmd.Wait()
+		close(ld.done)
+	}()
+	t.Cleanup(func() {
+		ld.cmd.Process.Kill()
+		<-ld.done
+	})
+	return ld
+}
+
+// wait waits for the load to end by itself and returns its report.
+func (ld *load) wait(t *testing.T, r int) loadReport {
+	select {
+	case <-ld.done:
+		require.NoError(t, ld.err, "attesta load:\n%s", ld.stderr.String())
+	case <-time.After(loadDuration + time.Minute):
+		ld.cmd.Process.Kill()
+		t.Fatalf("round %d: attesta load did not stop:\n%s", r, ld.stderr.String())
+	}
+	var rep loadReport
+	require.NoError(t, json.Unmarshal([]byte(ld.stdout.String()), &rep), "attesta load's report: %s", ld.stdout.String())
+	return rep
+}
+
+// finalCheck kills every server once more, reads the store's key index,
+// parties and bans (opening the Pebble store in this process, or querying
+// the database) and checks them against what the test knows: one party
+// per key, one key per party, no half-made party.
 func (h *harness) finalCheck() {
 	t := h.t
-	h.kill()
-	store, err := pebblestore.Open(h.data)
+	for _, l := range h.lanes {
+		h.kill(l)
+	}
+	var c contents
+	if h.dsn == "" {
+		c = h.pebbleContents()
+	} else {
+		c = h.postgresContents()
+	}
+
+	var halfMade, unknown int
+	for kid, pid := range c.keyIndex {
+		if !c.parties[pid] || !slices.Contains(c.partyKeys[pid], kid) {
+			halfMade++
+		}
+		if h.partyOf[kid] != pid {
+			unknown++
+		}
+	}
+	for pid := range c.parties {
+		if len(c.partyKeys[pid]) != 1 || c.keyIndex[c.partyKeys[pid][0]] != pid {
+			halfMade++
+		}
+	}
+	for pid := range c.partyKeys {
+		if !c.parties[pid] {
+			halfMade++
+		}
+	}
+	assert.Zero(t, halfMade, "half-made parties or key index entries")
+	assert.Zero(t, unknown, "registrations the test does not know of")
+	assert.Len(t, c.keyIndex, len(h.partyOf), "key index entries")
+	assert.Len(t, c.parties, len(h.partyOf), "parties")
+	assert.Equal(t, len(h.banned), c.banned, "bans")
+	t.Logf("final store check after the last SIGKILL: the store opens; %d parties, %d key index entries, %d party keys, %d bans; "+
+		"half-made 0 expected, %d found", len(c.parties), len(c.keyIndex), len(c.partyKeys), c.banned, halfMade)
+}
+
+// contents are what finalCheck reads of a store, ids in base64url.
+type contents struct {
+	keyIndex  map[string]string   // key id -> party id
+	parties   map[string]bool     // party ids
+	partyKeys map[string][]string // party id -> its keys
+	banned    int
+}
+
+func newContents() contents {
+	return contents{keyIndex: map[string]string{}, parties: map[string]bool{}, partyKeys: map[string][]string{}}
+}
+
+// pebbleContents opens the Pebble store after a SIGKILL and reads it.
+func (h *harness) pebbleContents() contents {
+	t := h.t
+	store, err := pebblestore.Open(h.lanes[0].data)
 	require.NoError(t, err, "the store opens after a SIGKILL")
 	defer func() { assert.NoError(t, store.Close()) }()
 	db := store.DB()
-
 	scan := func(prefix byte, f func(k, v []byte)) {
 		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 		require.NoError(t, err)
@@ -350,51 +514,56 @@ func (h *harness) finalCheck() {
 	}
 	// The layout is pebblestore's (see its package documentation):
 	// 'k' key id -> party id; 'p' party id -> party; 'P' party id, key id.
-	keyIndex := map[string]string{}
+	c := newContents()
 	scan('k', func(k, v []byte) {
 		require.Len(t, k, 32)
 		require.Len(t, v, 16)
-		keyIndex[b64(k)] = b64(v)
+		c.keyIndex[b64(k)] = b64(v)
 	})
-	parties := map[string]bool{}
 	scan('p', func(k, _ []byte) {
 		require.Len(t, k, 16)
-		parties[b64(k)] = true
+		c.parties[b64(k)] = true
 	})
-	partyKeys := map[string][]string{}
 	scan('P', func(k, _ []byte) {
 		require.Len(t, k, 48)
-		partyKeys[b64(k[:16])] = append(partyKeys[b64(k[:16])], b64(k[16:]))
+		c.partyKeys[b64(k[:16])] = append(c.partyKeys[b64(k[:16])], b64(k[16:]))
 	})
-	var banned int
-	scan('b', func([]byte, []byte) { banned++ })
+	scan('b', func([]byte, []byte) { c.banned++ })
+	return c
+}
 
-	var halfMade, unknown int
-	for kid, pid := range keyIndex {
-		if !parties[pid] || !slices.Contains(partyKeys[pid], kid) {
-			halfMade++
-		}
-		if h.partyOf[kid] != pid {
-			unknown++
-		}
-	}
-	for pid := range parties {
-		if len(partyKeys[pid]) != 1 || keyIndex[partyKeys[pid][0]] != pid {
-			halfMade++
-		}
-	}
-	for pid := range partyKeys {
-		if !parties[pid] {
-			halfMade++
-		}
-	}
-	assert.Zero(t, halfMade, "half-made parties or key index entries")
-	assert.Zero(t, unknown, "registrations the test does not know of")
-	assert.Len(t, keyIndex, len(h.partyOf), "key index entries")
-	assert.Len(t, parties, len(h.partyOf), "parties")
-	assert.Equal(t, len(h.banned), banned, "bans")
-	t.Logf("final store check after the last SIGKILL: the store opens; %d parties, %d key index entries, %d party keys, %d bans; "+
-		"half-made 0 expected, %d found", len(parties), len(keyIndex), len(partyKeys), banned, halfMade)
+// postgresContents reads the database after the SIGKILLs. The layout is
+// pgstore's (see its migrations): party_keys is both the key index and
+// the parties' keys, so a half-made party there is one without a key, or
+// a key whose party row is missing.
+func (h *harness) postgresContents() contents {
+	t := h.t
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, h.dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	c := newContents()
+	var kid, pid []byte
+	rows, err := conn.Query(ctx, `SELECT key_id, party_id FROM party_keys`)
+	require.NoError(t, err)
+	_, err = pgx.ForEachRow(rows, []any{&kid, &pid}, func() error {
+		require.Len(t, kid, 32)
+		require.Len(t, pid, 16)
+		c.keyIndex[b64(kid)] = b64(pid)
+		c.partyKeys[b64(pid)] = append(c.partyKeys[b64(pid)], b64(kid))
+		return nil
+	})
+	require.NoError(t, err)
+	rows, err = conn.Query(ctx, `SELECT party_id FROM parties`)
+	require.NoError(t, err)
+	_, err = pgx.ForEachRow(rows, []any{&pid}, func() error {
+		require.Len(t, pid, 16)
+		c.parties[b64(pid)] = true
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM bans`).Scan(&c.banned))
+	return c
 }
 
 // job is one key to check; party is the party it is known to belong to,
@@ -546,17 +715,17 @@ func (h *harness) fresh() *attesta.PrivateKey {
 	return k
 }
 
-// challenge asks for a challenge for k and decrypts it.
-func (h *harness) challenge(k *attesta.PrivateKey) []byte {
-	res, err := h.probe.AuthKeyRequest(h.t.Context(), k.Public().Pack(), h.token)
+// challenge asks lane l for a challenge for k and decrypts it.
+func (h *harness) challenge(l *lane, k *attesta.PrivateKey) []byte {
+	res, err := l.probe.AuthKeyRequest(h.t.Context(), k.Public().Pack(), h.token)
 	require.NoError(h.t, err)
 	token, err := k.DecryptToken(res.EncryptedToken)
 	require.NoError(h.t, err)
 	return token
 }
 
-func (h *harness) request(packed []byte, appToken string) error {
-	_, err := h.probe.AuthKeyRequest(h.t.Context(), packed, appToken)
+func (h *harness) request(l *lane, packed []byte, appToken string) error {
+	_, err := l.probe.AuthKeyRequest(h.t.Context(), packed, appToken)
 	return err
 }
 
@@ -569,21 +738,27 @@ func (h *harness) wantProblem(err error, code, what string) {
 }
 
 // readPool reads the pool file the keypool command wrote.
-func (h *harness) readPool() {
-	data, err := os.ReadFile(h.poolFile)
+// readPool reads the pool file the keypool command wrote, and returns its
+// PEM blocks, one per key, for splitting it.
+func (h *harness) readPool(path string) [][]byte {
+	data, err := os.ReadFile(path)
 	require.NoError(h.t, err)
 	h.poolIdx = map[string]int{}
+	var blocks [][]byte
 	for rest := data; ; {
 		b, r := pem.Decode(rest)
 		if b == nil {
 			break
 		}
-		k, err := attesta.ParsePrivateKeyPEM(rest[:len(rest)-len(r)])
+		block := rest[:len(rest)-len(r)]
+		k, err := attesta.ParsePrivateKeyPEM(block)
 		require.NoError(h.t, err)
 		h.poolIdx[k.Public().ID().String()] = len(h.pool)
 		h.pool = append(h.pool, k)
+		blocks = append(blocks, block)
 		rest = r
 	}
+	return blocks
 }
 
 // run runs one of the built commands to completion and returns its
@@ -604,13 +779,13 @@ type server struct {
 	done   chan struct{}
 }
 
-// start starts the server on h.data and h.addr and waits for /healthz; it
-// returns how long that took.
-func (h *harness) start() time.Duration {
+// start starts lane l's server on its data directory and address and
+// waits for /healthz; it returns how long that took.
+func (h *harness) start(l *lane) time.Duration {
 	t := h.t
 	t0 := time.Now()
 	s := &server{stderr: new(syncbuf.Buffer), done: make(chan struct{})}
-	s.cmd = exec.Command(filepath.Join(h.bin, "attesta-server"), "-data", h.data, "-addr", h.addr, "-log-format", "json")
+	s.cmd = exec.Command(filepath.Join(h.bin, "attesta-server"), append(h.storeArgs(l), "-addr", l.addr, "-log-format", "json")...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
 	require.NoError(t, s.cmd.Start())
 	go func() {
@@ -621,7 +796,7 @@ func (h *harness) start() time.Duration {
 		s.cmd.Process.Kill()
 		<-s.done
 	})
-	h.srv = s
+	l.srv = s
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
@@ -629,7 +804,7 @@ func (h *harness) start() time.Duration {
 			t.Fatalf("attesta-server exited at start:\n%s", s.stderr)
 		default:
 		}
-		if h.probe.Health(t.Context()) == nil {
+		if l.probe.Health(t.Context()) == nil {
 			return time.Since(t0)
 		}
 		if time.Now().After(deadline) {
@@ -639,21 +814,21 @@ func (h *harness) start() time.Duration {
 	}
 }
 
-// kill kills the server with SIGKILL and waits for it to be gone.
-func (h *harness) kill() { h.signal(syscall.SIGKILL) }
+// kill kills lane l's server with SIGKILL and waits for it to be gone.
+func (h *harness) kill(l *lane) { h.signal(l, syscall.SIGKILL) }
 
-// stop stops the server with SIGTERM: a clean shutdown.
-func (h *harness) stop() {
-	h.signal(syscall.SIGTERM)
-	require.Equal(h.t, 0, h.srv.cmd.ProcessState.ExitCode(), "attesta-server on SIGTERM:\n%s", h.srv.stderr)
+// stop stops lane l's server with SIGTERM: a clean shutdown.
+func (h *harness) stop(l *lane) {
+	h.signal(l, syscall.SIGTERM)
+	require.Equal(h.t, 0, l.srv.cmd.ProcessState.ExitCode(), "attesta-server on SIGTERM:\n%s", l.srv.stderr)
 }
 
-func (h *harness) signal(sig syscall.Signal) {
-	require.NoError(h.t, h.srv.cmd.Process.Signal(sig))
+func (h *harness) signal(l *lane, sig syscall.Signal) {
+	require.NoError(h.t, l.srv.cmd.Process.Signal(sig))
 	select {
-	case <-h.srv.done:
+	case <-l.srv.done:
 	case <-time.After(30 * time.Second):
-		h.t.Fatalf("attesta-server did not stop on %v:\n%s", sig, h.srv.stderr)
+		h.t.Fatalf("attesta-server did not stop on %v:\n%s", sig, l.srv.stderr)
 	}
 }
 

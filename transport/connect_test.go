@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -392,4 +393,40 @@ func TestSessionExpired(t *testing.T) {
 	clk.add(time.Second)
 	_, err = e.client(false).Party(t.Context(), res.Session)
 	requireProblem(t, err, http.StatusUnauthorized, "unauthorized", attesta.ErrUnauthorized)
+}
+
+// TestRequestCostCharged is finding 7 of issue 14: an auth_key_request is
+// charged to its address's budget by what its encryption cost the server
+// (attesta.PublicKey.EncryptCost), so that RSA-16384 keys buy an address
+// no more server CPU than RSA-2048 ones.
+func TestRequestCostCharged(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, attesta.Config{}, proxied(transport.HandlerConfig{RatePerSecond: 1, RateBurst: 40}))
+	transport.SetNow(t, e.h, clock.Now)
+	big, err := cborx.Marshal([]any{uint64(attesta.RSAPublic), []byte{1, 0, 1}, testkeys.Odd(attesta.MaxRSABits).Bytes()})
+	require.NoError(t, err)
+	pub, err := attesta.ParsePublicKey(big)
+	require.NoError(t, err)
+	cost := pub.EncryptCost()
+	require.Greater(t, cost, 40)
+
+	request := func(addr string, key []byte) *http.Response {
+		body, err := json.Marshal(transport.AuthKeyRequestBody{Key: key, AppToken: e.app})
+		require.NoError(t, err)
+		return e.do(t, http.MethodPost, "/v1/auth_key_request", http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {addr}}, body)
+	}
+	resp := request("203.0.113.1", big)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp = request("203.0.113.1", big)
+	problem(t, resp, http.StatusTooManyRequests, "rate_limited")
+	assert.Equal(t, strconv.Itoa(cost-40+1), resp.Header.Get("Retry-After"), "the burst of 40 spent and the rest owed, repaid at one a second")
+
+	// An RSA-2048 key costs one unit: forty in a row from another address.
+	small := testkeys.Key(t, attesta.RSA2048, 0).Public().Pack()
+	for i := range 40 {
+		require.Equal(t, http.StatusOK, request("203.0.113.2", small).StatusCode, "request %d", i)
+	}
+	problem(t, request("203.0.113.2", small), http.StatusTooManyRequests, "rate_limited")
+	clock.add(time.Duration(cost) * time.Second)
+	assert.Equal(t, http.StatusOK, request("203.0.113.1", big).StatusCode, "repaid")
 }

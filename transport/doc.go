@@ -226,7 +226,9 @@
 // process's CPU and answer cheaply.
 //
 //	endpoint                      bucket per        default: burst, then
-//	POST /v1/auth_key_request     client address    40, then 20 a second
+//	POST /v1/auth_key_request     client address    40, then 20 a second, in units of
+//	                                                server CPU (EncryptCost: RSA-2048 1,
+//	                                                X25519 3, RSA-4096 11, RSA-16384 158)
 //	POST /v1/auth_key_token       client address    40, then 20 a second
 //	                              client address    100 new parties, then 100 an hour
 //	GET  /v1/registry?login=      login and address 5, then 5 a minute
@@ -236,6 +238,11 @@
 //	POST /v1/identifiers/confirm  party             5, then 1 a minute
 //	                              client address    10, then 30 a minute
 //	PUT  /v1/registry             client address    10, then 1 a minute
+//
+// An auth_key_request takes one unit before its body is read, and the
+// rest of what its encryption cost once it is done (attesta.KeyRequest.Cost),
+// into debt if need be: an address's budget is server CPU, whatever keys it
+// sends, so that large RSA keys buy it no more work than small ones.
 //
 // (HandlerConfig: RatePerSecond and RateBurst, NewPartiesPerAddress,
 // LoginPerIdentifierAndAddress, LoginPerAddress, AddPerParty,

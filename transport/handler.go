@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -122,6 +123,7 @@ type Handler struct {
 	identKeySecret   []byte // keys the identifier buckets' hashes
 	now              func() time.Time
 	mux              *http.ServeMux
+	notFound         http.Handler
 }
 
 // NewHandler checks cfg and returns a Handler for svc.
@@ -194,7 +196,8 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 		mux:              http.NewServeMux(),
 	}
 	h.Register(h.mux)
-	h.mux.Handle("/", h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound }))
+	h.notFound = h.wrap(nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound })
+	h.mux.Handle("/", h.notFound)
 	return h, nil
 }
 
@@ -256,7 +259,21 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // ServeHTTP serves the API on a mux of its own, where an unknown path is
 // 404 not_found as problem+json.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+//
+// A path longer than any route's is answered 404 at once, before the mux
+// cleans and matches it: that work grows with the path's length (up to
+// the server's header limit), and no such path names anything.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Path) > maxPathBytes {
+		h.notFound.ServeHTTP(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// maxPathBytes is above every route's path (the longest is an
+// administration route with an application's name).
+const maxPathBytes = 256
 
 // statusWriter records the status of the answer, for the request log.
 type statusWriter struct {
@@ -293,8 +310,17 @@ func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter,
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		var err error
 		if lim != nil {
-			if ok, wait := lim.allow(h.clientAddr(r), start); !ok {
+			addr := h.clientAddr(r)
+			if ok, wait := lim.allow(addr, start); !ok {
 				err = &rateLimitError{retryAfter: wait}
+			} else {
+				// The address paid one unit; what the request turns out
+				// to cost beyond that is charged once it is served.
+				cost := &requestCost{}
+				body := &countingReader{r: r.Body}
+				r.Body = body
+				r = r.WithContext(context.WithValue(r.Context(), requestCostKey{}, cost))
+				defer func() { lim.charge(addr, max(cost.units, sizeUnits(body.n))-1, h.now()) }()
 			}
 		}
 		if err == nil {
@@ -312,6 +338,40 @@ func (h *Handler) wrap(lim *limiter[netip.Addr], serve func(http.ResponseWriter,
 			slog.String("code", code))
 	})
 }
+
+// bodyUnit is how many body bytes cost a request one unit of its
+// address's budget: decoding is work too, and a 64 KiB body of base64 costs
+// several times what a key of a few hundred bytes does.
+const bodyUnit = 8 << 10
+
+func sizeUnits(n int64) int { return int((n + bodyUnit - 1) / bodyUnit) }
+
+// requestCost is what a handler says its request cost, in units of its
+// address's budget, beyond what its body's size says (setCost).
+type requestCost struct{ units int }
+
+type requestCostKey struct{}
+
+// setCost records that r cost units (see requestCost).
+func setCost(r *http.Request, units int) {
+	if c, ok := r.Context().Value(requestCostKey{}).(*requestCost); ok {
+		c.units = max(c.units, units)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.r.Close() }
 
 // fail answers err as a problem and returns its code. An error outside the
 // table is logged and answered 500 internal, without its text.
@@ -409,6 +469,12 @@ func (h *Handler) authKeyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The address's bucket gave one unit before the body was read; the
+	// rest of what the encryption cost is charged once the request is
+	// served (wrap), into debt if need be, so that its next requests wait
+	// until the bucket refills: an address's budget is server CPU,
+	// whatever keys it sends.
+	setCost(r, res.Cost)
 	return h.render(w, r, f, AuthKeyRequestResponse{EncryptedToken: res.EncryptedToken, ExpiresAt: wireTime(res.ExpiresAt)})
 }
 

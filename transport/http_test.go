@@ -193,7 +193,7 @@ func TestRateLimit(t *testing.T) {
 	e := newEnv(t, attesta.Config{Now: clk.Now}, transport.HandlerConfig{RatePerSecond: 0.01, RateBurst: 2})
 	ctx := t.Context()
 	c := e.client(false)
-	packed := testkeys.Key(t, attesta.X25519, 0).Public().Pack()
+	packed := testkeys.Key(t, attesta.RSA2048, 0).Public().Pack() // one unit a request (EncryptCost)
 	for range 2 {
 		_, err := c.AuthKeyRequest(ctx, packed, e.app)
 		require.NoError(t, err)

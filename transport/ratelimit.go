@@ -85,6 +85,30 @@ func (l *limiter[K]) allowN(key K, n int, now time.Time) (bool, time.Duration) {
 	return false, wait
 }
 
+// charge takes n more tokens from key's bucket whatever it holds, into
+// debt if need be: work already done is paid for by the waits that
+// follow. (Only a request that found a token can charge, so the debt is
+// bounded by what one request costs.)
+func (l *limiter[K]) charge(key K, n int, now time.Time) {
+	if n <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.max {
+			l.evict(now)
+		}
+		b.tokens = l.burst
+	} else {
+		b.tokens = l.refill(b, now)
+	}
+	b.tokens -= float64(n)
+	b.last = now
+	l.buckets[key] = b
+}
+
 // has reports whether key's bucket holds a token, taking none, and if not
 // how long until it does.
 func (l *limiter[K]) has(key K, now time.Time) (bool, time.Duration) {

@@ -70,6 +70,7 @@ type Store struct {
 	db       *pebble.DB
 	tokenMu  keyedMutex[attesta.Hash]
 	budgetMu keyedMutex[attesta.Hash] // budget and once keys
+	sessMu   keyedMutex[attesta.Hash]
 	keyMu    keyedMutex[attesta.KeyID]
 	partyMu  keyedMutex[attesta.PartyID]
 	identMu  keyedMutex[attesta.Hash]
@@ -97,7 +98,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, err
 	}
-	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), budgetMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID](),
+	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), budgetMu: newKeyedMutex[attesta.Hash](), sessMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID](),
 		partyMu: newKeyedMutex[attesta.PartyID](), identMu: newKeyedMutex[attesta.Hash]()}, nil
 }
 
@@ -425,6 +426,7 @@ func (s *Store) Session(ctx context.Context, h attesta.Hash) (attesta.Session, e
 }
 
 func (s *Store) DeleteSession(ctx context.Context, h attesta.Hash) error {
+	defer s.sessMu.lock(h)()
 	var r sessionRec
 	err := s.get(key('s', h[:]), &r)
 	if errors.Is(err, attesta.ErrNotFound) {
@@ -482,55 +484,77 @@ func (s *Store) collectSome(upper []byte, now time.Time, limit int, n *int) (don
 		}
 		var h attesta.Hash
 		copy(h[:], k[10:])
+		removed := false
 		switch k[9] {
 		case 'u':
-			err = s.collectExpiring(&s.tokenMu, 'u', h, k, now)
+			removed, err = s.collectExpiring(&s.tokenMu, 'u', h, k, now)
 		case 's':
-			err = s.collectSession(h, k)
+			removed, err = s.collectSession(h, k)
 		case 'g', 'o':
-			err = s.collectExpiring(&s.budgetMu, k[9], h, k, now)
+			removed, err = s.collectExpiring(&s.budgetMu, k[9], h, k, now)
 		}
 		if err != nil {
 			return false, err
 		}
-		*n++
+		if removed {
+			*n++
+		}
 	}
 	return len(keys) < limit, nil
 }
 
 // collectExpiring deletes the record prefix+h if what it holds (an expiry
 // or a budget's TAT) is at or before now, and the index entry xk, under the
-// record's lock: a Spend or UseOnce may have moved the record's time since
-// the index was read, and then only the stale index entry goes.
-func (s *Store) collectExpiring(mu *keyedMutex[attesta.Hash], prefix byte, h attesta.Hash, xk []byte, now time.Time) error {
+// record's lock, and reports whether it removed the record. Under that
+// lock it first checks that xk is still there: another Collect may have
+// removed both already (the record is then counted by that one only), or
+// a Spend or UseOnce may have moved the record's time and its index entry
+// since the index was read (the record is then not expired).
+func (s *Store) collectExpiring(mu *keyedMutex[attesta.Hash], prefix byte, h attesta.Hash, xk []byte, now time.Time) (bool, error) {
 	defer mu.lock(h)()
+	if err := s.get(xk, nil); errors.Is(err, attesta.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
+	removed := false
 	var at int64
 	switch err := s.get(key(prefix, h[:]), &at); {
 	case err == nil && at <= now.UnixNano():
 		if err := b.Delete(key(prefix, h[:]), nil); err != nil {
-			return err
+			return false, err
 		}
+		removed = true
 	case err != nil && !errors.Is(err, attesta.ErrNotFound):
-		return err
+		return false, err
 	}
 	if err := b.Delete(xk, nil); err != nil {
-		return err
+		return false, err
 	}
-	return b.Commit(pebble.NoSync)
+	return removed, b.Commit(pebble.NoSync)
 }
 
-func (s *Store) collectSession(h attesta.Hash, xk []byte) error {
+// collectSession deletes an expired session and its index entry xk under
+// the session's lock, if xk is still there (another Collect or a
+// DeleteSession may have been first).
+func (s *Store) collectSession(h attesta.Hash, xk []byte) (bool, error) {
+	defer s.sessMu.lock(h)()
+	if err := s.get(xk, nil); errors.Is(err, attesta.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := b.Delete(key('s', h[:]), nil); err != nil {
-		return err
+		return false, err
 	}
 	if err := b.Delete(xk, nil); err != nil {
-		return err
+		return false, err
 	}
-	return b.Commit(pebble.NoSync)
+	return true, b.Commit(pebble.NoSync)
 }
 
 // keyedMutex is a lock per key value, made on demand and dropped when no

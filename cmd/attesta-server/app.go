@@ -6,11 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/attesta-go/attesta/attesta"
+	"github.com/attesta-go/attesta/internal/rnd"
 	"github.com/attesta-go/attesta/transport"
 )
 
@@ -26,6 +27,10 @@ revoked token is refused at once. With no server running they open the
 data directory themselves and, like the server, check the server secret
 DIR/secret and make it if it is missing.
 
+With -store postgres://… (or $ATTESTA_STORE) they work on that database
+instead, while servers run on it (there is no lock to wait for); the
+secret is then read only if its file is there.
+
 Flags:
 `
 
@@ -36,6 +41,7 @@ func appCommand(ctx context.Context, cfg serverConfig, args []string, stdout, st
 	fs := flag.NewFlagSet("attesta-server app", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.dataDir, "data", cfg.dataDir, "the data directory `DIR`")
+	addStoreFlags(fs, &cfg)
 	fs.StringVar(&cfg.adminSocket, "admin-socket", cfg.adminSocket, "the running server's administration socket `PATH` (default DIR/admin.sock)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), appUsage)
@@ -139,16 +145,24 @@ func openApps(ctx context.Context, cfg serverConfig, create bool, stderr io.Writ
 	if c := dialAdmin(ctx, cfg); c != nil {
 		return c, func() error { return nil }, nil
 	}
-	store, err := openStore(cfg.dataDir, create, func(msg string) { fmt.Fprintf(stderr, "attesta-server: %s\n", msg) })
+	store, err := openStore(ctx, cfg, create && !cfg.shared(), func(msg string) { fmt.Fprintf(stderr, "attesta-server: %s\n", msg) })
 	if err != nil {
 		return nil, nil, err
 	}
 	// The Service needs the secret, although applications do not use it:
 	// read it, or make it as the server would, so that every command that
-	// opens the data directory checks it the same way.
-	secret, err := openSecret(ctx, store, cfg.dataDir, func(_ bool, msg string) {
-		fmt.Fprintf(stderr, "attesta-server: %s: %s\n", filepath.Join(cfg.dataDir, secretFile), msg)
-	})
+	// opens the data directory checks it the same way. On a shared
+	// database without a secret file here (an operator's machine, not a
+	// server's), a throwaway one serves: nothing these commands store
+	// depends on it.
+	var secret []byte
+	if _, serr := os.Stat(cfg.secretPath()); cfg.shared() && errors.Is(serr, os.ErrNotExist) {
+		secret = rnd.Bytes(attesta.SecretSize)
+	} else {
+		secret, err = openSecret(ctx, store, cfg, func(_ bool, msg string) {
+			fmt.Fprintf(stderr, "attesta-server: %s: %s\n", cfg.secretPath(), msg)
+		})
+	}
 	if err != nil {
 		store.Close()
 		return nil, nil, err

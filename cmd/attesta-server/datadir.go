@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/attesta-go/attesta/attesta"
-	"github.com/attesta-go/attesta/attesta/pebblestore"
 )
 
 // demoApp is the application made on first start, and demoTokenFile the
@@ -20,37 +18,6 @@ const (
 	demoApp       = "demo"
 	demoTokenFile = "demo-app-token"
 )
-
-// openStore opens the Pebble store in dir. With create it makes dir
-// (mode 0700) if missing; without, a missing dir is an error rather than
-// a new empty store. Group and other permissions on dir and its files are
-// taken away first, each repair passed to warn (see perms.go). A
-// directory held by a running server is reported in words a person can
-// act on.
-func openStore(dir string, create bool, warn func(msg string)) (*pebblestore.Store, error) {
-	if create {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-	} else if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no data directory %s (start attesta-server once, or run app create)", dir)
-	}
-	repaired, err := repairDataDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range repaired {
-		warn("group or others had access to " + r + ": taken away; files the server makes are 0600 and its directory 0700")
-	}
-	s, err := pebblestore.Open(dir)
-	if errors.Is(err, pebblestore.ErrLocked) {
-		return nil, fmt.Errorf("the data directory %s is in use by a running attesta-server; stop it first", dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening the data directory %s: %w", dir, err)
-	}
-	return s, nil
-}
 
 // ensureDemoApp creates the "demo" application when the store has no
 // application at all (a first start), prints its token on stdout and
@@ -61,6 +28,12 @@ func ensureDemoApp(ctx context.Context, svc *attesta.Service, dir string, stdout
 		return err
 	}
 	token, err := svc.CreateApp(ctx, demoApp)
+	if errors.Is(err, attesta.ErrAppExists) {
+		// Another server on the same database made it first: its token
+		// is in that server's data directory.
+		log.Info("the demo application was created by another server at the same time", "app", demoApp)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("creating the demo application: %w", err)
 	}

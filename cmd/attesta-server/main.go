@@ -1,9 +1,10 @@
 // Command attesta-server is Attesta's demo server: the key register/connect
 // and password login protocols over HTTP, on an embedded Pebble store in
-// one directory.
+// one directory, or on a PostgreSQL database that several servers share
+// (-store postgres://…, or $ATTESTA_STORE).
 //
-//	attesta-server [-data DIR] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
-//	attesta-server app create|list|revoke [-data DIR] [NAME]
+//	attesta-server [-data DIR] [-store URL] [-secret FILE] [-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
+//	attesta-server app create|list|revoke [-data DIR] [-store URL] [NAME]
 //	attesta-server -version
 //
 // Messages on stderr start with "attesta-server: " (or are log records,
@@ -71,6 +72,12 @@ group and other permissions away from what it finds there (saying so).
                 line each: this demo server writes them there instead of
                 sending them. The log says only that a code was sent.
 
+With -store postgres://… (or $ATTESTA_STORE) the state is in that
+PostgreSQL database instead of the data directory, and any number of
+servers may share it; each still keeps its outbox and the demo token in
+its data directory, and all of them need the same server secret: give
+them one file with -secret FILE. The secret never goes into the database.
+
 Server flags:
 `
 
@@ -83,7 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	restrictUmask()
 	fs := flag.NewFlagSet("attesta-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := serverConfig{}
+	cfg := serverConfig{storeDSN: os.Getenv(storeEnv)}
+	addStoreFlags(fs, &cfg)
 	fs.StringVar(&cfg.dataDir, "data", "./attesta-data", "the data directory `DIR`: the Pebble store, secret, outbox.jsonl and demo-app-token")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8700", "listen on `HOST:PORT`")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/attesta-go/attesta/attesta"
-	"github.com/attesta-go/attesta/attesta/pebblestore"
 	"github.com/attesta-go/attesta/internal/rnd"
 )
 
@@ -31,6 +30,12 @@ const (
 )
 
 // loadSecret reads the server secret from dir/secret, or, if there is no
+// such file, makes one (see loadSecretFile).
+func loadSecret(dir string) (secret []byte, created bool, err error) {
+	return loadSecretFile(filepath.Join(dir, secretFile))
+}
+
+// loadSecretFile reads the server secret from path, or, if there is no
 // such file, makes one: attesta.SecretSize random bytes, mode 0600. It
 // reports whether it made the file.
 //
@@ -39,8 +44,7 @@ const (
 // access in any way; anything else is refused, never repaired or
 // replaced: a secret that is truncated, or was readable by others, is a
 // matter for the operator.
-func loadSecret(dir string) (secret []byte, created bool, err error) {
-	path := filepath.Join(dir, secretFile)
+func loadSecretFile(path string) (secret []byte, created bool, err error) {
 	secret, err = readSecret(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return secret, false, err
@@ -143,13 +147,27 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// openSecret loads the secret of the data directory dir, whose store is
-// open, making it if missing (see loadSecret), and tells note when it
-// made one: on a store without data that is a first start; on a store
-// that holds data it may be a lost secret (or a data directory from
-// before secrets), which warrants a warning.
-func openSecret(ctx context.Context, store *pebblestore.Store, dir string, note func(warn bool, msg string)) ([]byte, error) {
-	secret, created, err := loadSecret(dir)
+// openSecret loads the server secret cfg names, for the open store, making
+// it if missing (see loadSecretFile), and tells note when it made one: on
+// a store without data that is a first start; on a Pebble store that
+// holds data it may be a lost secret (or a data directory from before
+// secrets), which warrants a warning. A database that several servers
+// share and that holds data already is refused a new secret: its other
+// servers have one, and a server with another would make tokens and
+// identifier hashes they do not match.
+func openSecret(ctx context.Context, store attesta.Store, cfg serverConfig, note func(warn bool, msg string)) ([]byte, error) {
+	path := cfg.secretPath()
+	if _, err := os.Stat(path); cfg.shared() && errors.Is(err, fs.ErrNotExist) {
+		apps, err := store.Apps(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(apps) > 0 {
+			return nil, fmt.Errorf("no server secret %s, and the database holds data already: "+
+				"give every server on one database the same secret (-secret FILE, a copy of the first server's)", path)
+		}
+	}
+	secret, created, err := loadSecretFile(path)
 	if err != nil || !created {
 		return secret, err
 	}

@@ -21,6 +21,8 @@ import (
 type serverConfig struct {
 	ratePerSecond   float64
 	dataDir         string
+	storeDSN        string // -store: a PostgreSQL URL, or "" for Pebble in dataDir
+	secret          string // -secret: "" for dataDir/secret
 	addr            string
 	shutdownTimeout time.Duration
 	trustedProxies  []netip.Prefix
@@ -72,7 +74,7 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return err
 	}
 
-	store, err := openStore(cfg.dataDir, true, func(msg string) { log.Warn(msg) })
+	store, err := openStore(ctx, cfg, true, func(msg string) { log.Warn(msg) })
 	if err != nil {
 		return err
 	}
@@ -81,11 +83,11 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	secret, err := openSecret(ctx, store, cfg.dataDir, func(warn bool, msg string) {
+	secret, err := openSecret(ctx, store, cfg, func(warn bool, msg string) {
 		if warn {
-			log.Warn(msg, "file", filepath.Join(cfg.dataDir, secretFile))
+			log.Warn(msg, "file", cfg.secretPath())
 		} else {
-			log.Info(msg, "file", filepath.Join(cfg.dataDir, secretFile))
+			log.Info(msg, "file", cfg.secretPath())
 		}
 	})
 	if err != nil {

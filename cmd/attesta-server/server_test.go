@@ -199,8 +199,14 @@ type server struct {
 // "listening" log line.
 func startServer(t *testing.T, exe, dir string) *server {
 	t.Helper()
+	return startServerArgs(t, exe, "-data", dir)
+}
+
+// startServerArgs is startServer with the data flags given.
+func startServerArgs(t *testing.T, exe string, args ...string) *server {
+	t.Helper()
 	s := &server{stdout: new(syncbuf.Buffer), stderr: new(syncbuf.Buffer), done: make(chan struct{})}
-	s.cmd = exec.Command(exe, "-data", dir, "-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug")
+	s.cmd = exec.Command(exe, append(args, "-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug")...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	require.NoError(t, s.cmd.Start())
 	go func() {

@@ -33,10 +33,11 @@ type loadServer struct {
 }
 
 // unlimited is a handler configuration under which the tests' one client
-// address is never rate-limited; limited one under which it soon is.
+// address is never rate-limited; limited one under which it soon is (15
+// units a second: an X25519 request costs 3, EncryptCost).
 var (
 	unlimited = transport.HandlerConfig{RatePerSecond: 1e9, RateBurst: 1e9, NewPartiesPerAddress: transport.Limit{Burst: 1e9, Every: time.Nanosecond}}
-	limited   = transport.HandlerConfig{RatePerSecond: 5, RateBurst: 5}
+	limited   = transport.HandlerConfig{RatePerSecond: 15, RateBurst: 15}
 )
 
 func startLoadServer(t *testing.T, cfg transport.HandlerConfig) *loadServer {

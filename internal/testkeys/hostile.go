@@ -1,6 +1,7 @@
 package testkeys
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -226,4 +227,50 @@ func cat(bs ...[]byte) []byte {
 		out = append(out, b...)
 	}
 	return out
+}
+
+// KeyInput is one named input sent where a public key is expected.
+type KeyInput struct {
+	Name string
+	In   []byte
+}
+
+// WorstKeyInputs are the most expensive inputs for the server's key work
+// of one auth_key_request (ParsePublicKey, then DetectPrivateKey if it
+// fails, then the token's encryption if it parsed) that fit in
+// MaxKeyFileSize, by kind. Numbers at their bounds in a consistent key
+// make the disclosure proof do all its work; PEM packs as many such blocks
+// as fit. BenchmarkWorstKeyInput (attesta) and BenchmarkWorstRequest
+// (transport) both run them.
+func WorstKeyInputs(tb testing.TB) []KeyInput {
+	fake := FakeRSA(attesta.MaxRSAPrimeBits, attesta.MaxRSABits-attesta.MaxRSAPrimeBits)
+	victim := RSANumbers(tb, Key(tb, attesta.RSA2048, 0))
+	var pemMax []byte
+	for _, bits := range [][2]int{{attesta.MaxRSAPrimeBits, attesta.MaxRSABits - attesta.MaxRSAPrimeBits}, {attesta.MaxRSAPrimeBits, attesta.MaxRSABits - attesta.MaxRSAPrimeBits}, {4096, 4095}, {2048, 2047}, {1024, 1023}} {
+		blk := PEM("RSA PRIVATE KEY", FakeRSA(bits[0], bits[1]).PKCS1())
+		if len(pemMax)+len(blk) <= attesta.MaxKeyFileSize && bytes.Count(pemMax, []byte("-----BEGIN")) < 4 {
+			pemMax = append(pemMax, blk...)
+		}
+	}
+	junk := bytes.Repeat([]byte("-----BEGIN RSA PRIVATE KEY-----\n"), attesta.MaxKeyFileSize/32)
+	rsa16384, err := cborx.Marshal([]any{uint64(attesta.RSAPublic), []byte{1, 0, 1}, Odd(attesta.MaxRSABits).Bytes()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []KeyInput{
+		{"public/rsa16384", rsa16384},
+		{"public/x25519", Key(tb, attesta.X25519, 0).Public().Pack()},
+		{"public/mlkem768x25519", Key(tb, attesta.MLKEM768X25519, 0).Public().Pack()},
+		{"disclosed/packed-rsa-at-bounds", fake.Packed()},
+		{"disclosed/pkcs1-der-at-bounds", fake.PKCS1()},
+		{"disclosed/pkcs8-der-at-bounds", fake.PKCS8()},
+		{"disclosed/openssh-at-bounds", OpenSSH{Cipher: "none", KDF: "none", Public: fake, Private: fake}.Raw()},
+		{"disclosed/pem-blocks-at-bounds", pemMax},
+		{"disclosed/packed-mlkem768x25519", Key(tb, attesta.MLKEM768X25519, 0).Pack()},
+		{"disclosed/pkcs8-x25519", Key(tb, attesta.X25519, 0).MarshalPEM()},
+		{"unproven/openssh-forged-encrypted", OpenSSH{Cipher: "aes256-ctr", KDF: "bcrypt", KDFOptions: BcryptOptions(make([]byte, 16), 1<<32-1), Public: victim, Section: make([]byte, 64)}.PEM()},
+		{"too-large/pkcs1-der-prime-250000-bits", BigPrime(250_000).PKCS1()},
+		{"too-large/openssh-prime-250000-bits", OpenSSH{Cipher: "none", KDF: "none", Public: victim, Private: BigPrime(250_000)}.Raw()},
+		{"junk/pem-headers-32KiB", junk},
+	}
 }
