@@ -74,6 +74,7 @@ def run_live(url, data_dir, vdir, spec_path):
     live.run_password(api, ctx, log)
     live.run_server_vectors(api, ctx, log)
     live.run_hostile(api, log)
+    live.run_cost(api, ctx, log)
     live.run_openapi(api, os.path.dirname(os.path.abspath(spec_path)), log)
     log("live: all checks pass (%d requests)" % server.requests)
 

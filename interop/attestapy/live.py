@@ -387,6 +387,29 @@ def run_password(api, ctx, log):
         "password); the email removed typed otherwise, then identifier_not_found, then a decoy")
 
 
+def run_cost(api, ctx, log):
+    """§2.5 and §9.3: auth_key_request's address bucket (40, then 20 a
+    second) is charged the key's encryption cost, into debt. After one
+    RSA-16384 challenge (158 units) the bucket holds at most 40 - 158, so
+    the next request is refused, and asked to wait at least the time that
+    refills it to one unit, whatever the bucket held before."""
+    burst, rate = 40, 20
+    pk = {v["id"]: v for v in load(ctx.vdir, "packed_keys.json")["vectors"]}
+    big = bytes.fromhex(pk["rsa-public-16384-bits"]["packed"])
+    cost = ctx.costs.cost(keys.parse_public(big))
+    body = {"key": b64e(big), "app_token": api.app_token}
+    api.call("POST", "/v1/auth_key_request", body)
+    r = api.s.send("POST", "/v1/auth_key_request", {"Content-Type": "application/json", "Accept": "application/json"},
+                   json.dumps(body).encode(), retry=False)
+    api.common(r, "POST /v1/auth_key_request after an RSA-16384 one")
+    api.problem(r, "POST /v1/auth_key_request after an RSA-16384 one", "rate_limited")
+    wait = int(r.header("Retry-After"))
+    least = (1 - (burst - cost)) // rate  # whole seconds, rounded down
+    check(wait >= least, "after an RSA-16384 challenge (cost %d), Retry-After %d s, want at least %d" % (cost, wait, least))
+    log("live: an RSA-16384 challenge is charged its cost of %d units (§2.5): the next request is rate_limited, "
+        "Retry-After %d s (at least %d)" % (cost, wait, least))
+
+
 def run_hostile(api, log):
     """§2.4 beyond the vectors: the cases of hostile.py, each answered as
     the model says, and each case's fresh keys banned exactly when the
