@@ -58,6 +58,24 @@
 //     holds gets a decoy: a block shaped like a real one that no password
 //     opens, so that the fetch does not tell who is registered.
 //
+// # Application instances
+//
+// An application instance (keypeer's brokered apps) is a party that
+// connected with its own key and registered it (RegisterInstance): the
+// server learns the public key, to encrypt service keys to it. Its TOKEN
+// (InstanceToken) is the server's deterministic Ed25519 signature over the
+// application's name and the party id, written compactly for a payment's
+// label; anyone verifies it with InstanceTokenKey (published in the JWKS),
+// the server by signing again (VerifyInstanceToken), storing nothing. An
+// Entitlements (Config.Entitlements: the store-backed list of
+// GrantEntitlement by default, or transport.WebhookEntitlements) decides
+// which TOKENs are entitled, each answer cached per TOKEN for
+// Config.EntitlementTTL, failures closed. The operator stores service keys
+// (SetServiceKey), sealed at rest under a key derived from the secret,
+// each set a new version; ServiceKey answers an entitled instance with the
+// current version encrypted to its own key (PrivateKey.DecryptServiceKey
+// opens it). ExampleService_ServiceKey runs the whole.
+//
 // # Running a Service
 //
 // What an embedder provides and runs (ExampleService does each):
@@ -104,16 +122,16 @@
 // # Errors
 //
 // Every error a caller may branch on is a sentinel of this package
-// (ErrKeyBanned, ErrChallengeUnknown, ErrWrongCode, …) matched with
+// (ErrKeyBanned, ErrChallengeUnknown, ErrWrongCode, ErrNotEntitled, …) matched with
 // errors.Is, or wraps one; package transport maps each to a stable
 // problem code, listed in its documentation. No error holds a secret or
 // an expected value.
 //
 // # What is secret
 //
-// An application token and a public key are public. Tokens, codes and
-// sessions are stored only as hashes, identifiers only as hashes keyed
-// with the secret, and registries only sealed; nothing secret is ever
-// logged. docs/PROTOCOL.md in the repository specifies the formats and
+// An application token, a public key and an instance TOKEN are public.
+// Tokens, codes and sessions are stored only as hashes, identifiers only
+// as hashes keyed with the secret, registries and service keys only
+// sealed; nothing secret is ever logged. docs/PROTOCOL.md in the repository specifies the formats and
 // the protocol.
 package attesta

@@ -88,9 +88,35 @@ var (
 	ErrBadRegistry = errors.New("attesta: malformed registry block")
 	// ErrRegistryTooLarge: a registry block over registry.MaxBlockSize.
 	ErrRegistryTooLarge = errors.New("attesta: registry block too large")
-	// ErrDecrypt: a challenge ciphertext could not be decrypted with the key
-	// (client side).
-	ErrDecrypt = errors.New("attesta: cannot decrypt challenge")
+	// ErrDecrypt: a challenge or service-key ciphertext could not be
+	// decrypted with the key (client side).
+	ErrDecrypt = errors.New("attesta: cannot decrypt with this key")
+	// ErrNotInstance: the session is not an application instance's: its
+	// key was never registered as an instance of the session's
+	// application (POST /v1/instance, Service.RegisterInstance).
+	ErrNotInstance = errors.New("attesta: not an application instance")
+	// ErrNotSessionKey: the key sent to register an instance is not the
+	// key the session connected with.
+	ErrNotSessionKey = errors.New("attesta: not the session's key")
+	// ErrBadInstanceToken: an instance TOKEN that is malformed, or whose
+	// signature is not this server's for what it names.
+	ErrBadInstanceToken = errors.New("attesta: bad instance token")
+	// ErrNotEntitled: the instance's TOKEN is not entitled to its
+	// application's service keys (or the entitlement check failed: it
+	// fails closed). To a caller that is not entitled, an unknown
+	// provider is this error too.
+	ErrNotEntitled = errors.New("attesta: instance not entitled")
+	// ErrServiceKeyNotFound: the application has no service key for that
+	// provider (said only to an entitled instance, and to the operator).
+	ErrServiceKeyNotFound = errors.New("attesta: no service key for that provider")
+	// ErrBadProvider: a provider name outside [a-z0-9-_.], 1-64 chars.
+	ErrBadProvider = errors.New("attesta: bad provider name")
+	// ErrBadServiceKey: a service key that is empty or over
+	// MaxServiceKeySize bytes.
+	ErrBadServiceKey = errors.New("attesta: service key empty or too large")
+	// ErrEntitlementNotFound: revoking an entitlement that was not
+	// granted.
+	ErrEntitlementNotFound = errors.New("attesta: no such entitlement")
 )
 
 // keyError is a sentinel that also matches a broader one, so that a caller

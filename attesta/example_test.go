@@ -198,3 +198,86 @@ func ExampleService_RegistryByLogin() {
 	// new device, is_new: false same party: true
 	// unknown login: true
 }
+
+// keypeer's flow on the core API: an instance connects and registers, its
+// TOKEN verifies offline, the operator stores a service key and entitles
+// the TOKEN, and the instance receives the key encrypted to its own key.
+// Over HTTP: transport.Client's ConnectInstance, InstanceToken and
+// ServiceKey; the operator's side is attesta-server's entitlement and
+// service-key commands.
+func ExampleService_ServiceKey() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "attesta-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := pebblestore.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	secret := make([]byte, attesta.SecretSize)
+	rand.Read(secret)
+	svc, err := attesta.New(attesta.Config{Store: store, Secret: secret})
+	if err != nil {
+		log.Fatal(err)
+	}
+	appToken, err := svc.CreateApp(ctx, "keypeer")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The instance: a connect with its own key, then its registration.
+	key, err := attesta.GenerateKey(attesta.X25519)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req, err := svc.AuthKeyRequest(ctx, key.Public().Pack(), appToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	challenge, err := key.DecryptToken(req.EncryptedToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := svc.AuthKeyToken(ctx, challenge)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sess, err := svc.Authenticate(ctx, res.Session)
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, err := svc.RegisterInstance(ctx, sess, key.Public().Pack())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("TOKEN of", token.App(), "in", len(token.String()), "characters")
+	fmt.Println("verifies offline:", token.Verify(svc.InstanceTokenKey().Public) == nil)
+
+	// The operator stores a service key; the instance is refused until
+	// its TOKEN is entitled (the payment).
+	if _, err := svc.SetServiceKey(ctx, "keypeer", "weather", []byte("wk_live_4f1c9e2a7b")); err != nil {
+		log.Fatal(err)
+	}
+	_, err = svc.ServiceKey(ctx, sess, "weather")
+	fmt.Println("before the payment:", errors.Is(err, attesta.ErrNotEntitled))
+	if _, err := svc.GrantEntitlement(ctx, token.String()); err != nil {
+		log.Fatal(err)
+	}
+	sk, err := svc.ServiceKey(ctx, sess, "weather")
+	if err != nil {
+		log.Fatal(err)
+	}
+	value, err := key.DecryptServiceKey(sk.Ciphertext) // on the instance
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("version %d: %s\n", sk.Version, value)
+	// Output:
+	// TOKEN of keypeer in 136 characters
+	// verifies offline: true
+	// before the payment: true
+	// version 1: wk_live_4f1c9e2a7b
+}

@@ -8,16 +8,17 @@ import (
 	"github.com/attesta-go/attesta/internal/cborx"
 )
 
-// The HPKE key types (X25519, MLKEM768-X25519) share one challenge
-// encryption: HPKE base mode (RFC 9180) with HKDF-SHA256 and
-// ChaCha20-Poly1305, info TokenLabel, written as enc || ciphertext.
+// The HPKE key types (X25519, MLKEM768-X25519) share one encryption:
+// HPKE base mode (RFC 9180) with HKDF-SHA256 and ChaCha20-Poly1305, the
+// info string of its use (TokenLabel for a challenge, ServiceKeyLabel for
+// a service key), written as enc || ciphertext.
 
-func hpkeSeal(k hpke.PublicKey, token []byte) ([]byte, error) {
-	return hpke.Seal(k, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte(TokenLabel), token)
+func hpkeSeal(k hpke.PublicKey, info string, msg []byte) ([]byte, error) {
+	return hpke.Seal(k, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte(info), msg)
 }
 
-func hpkeOpen(k hpke.PrivateKey, ct []byte) ([]byte, error) {
-	return hpke.Open(k, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte(TokenLabel), ct)
+func hpkeOpen(k hpke.PrivateKey, info string, ct []byte) ([]byte, error) {
+	return hpke.Open(k, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte(info), ct)
 }
 
 func newHPKEPublicKey(typ KeyType, raw []byte, mk func() (hpke.PublicKey, error)) (*PublicKey, error) {

@@ -111,10 +111,17 @@ func (k *PublicKey) Equal(o *PublicKey) bool { return o != nil && bytes.Equal(k.
 // SHA-256) and label TokenLabel, or HPKE base mode with HKDF-SHA256 and
 // ChaCha20-Poly1305, info TokenLabel, as enc || ciphertext.
 func (k *PublicKey) EncryptToken(token []byte) ([]byte, error) {
+	return k.encrypt(TokenLabel, token)
+}
+
+// encrypt is the one encryption to a key, under the label (RSA-OAEP) or
+// info (HPKE) of its use, so that a ciphertext made for one use cannot
+// be passed off as another's.
+func (k *PublicKey) encrypt(label string, msg []byte) ([]byte, error) {
 	if k.rsa != nil {
-		return rsaEncrypt(k.rsa, token)
+		return rsaEncrypt(k.rsa, label, msg)
 	}
-	return hpkeSeal(k.hpke, token)
+	return hpkeSeal(k.hpke, label, msg)
 }
 
 // EncryptCost is the server's CPU cost of one EncryptToken to k, as a
@@ -199,14 +206,19 @@ func (k *PrivateKey) Pack() []byte {
 // DecryptToken decrypts a challenge token encrypted by EncryptToken to this
 // key's public half.
 func (k *PrivateKey) DecryptToken(ct []byte) ([]byte, error) {
+	return k.decrypt(TokenLabel, ct)
+}
+
+// decrypt undoes PublicKey.encrypt under the same label.
+func (k *PrivateKey) decrypt(label string, ct []byte) ([]byte, error) {
 	var (
 		pt  []byte
 		err error
 	)
 	if k.rsa != nil {
-		pt, err = rsaDecrypt(k.rsa, ct)
+		pt, err = rsaDecrypt(k.rsa, label, ct)
 	} else {
-		pt, err = hpkeOpen(k.hpke, ct)
+		pt, err = hpkeOpen(k.hpke, label, ct)
 	}
 	if err != nil {
 		return nil, ErrDecrypt

@@ -2,6 +2,7 @@ package attesta
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -33,16 +34,21 @@ type serverKeys struct {
 	challenge []byte
 	// budget keys the hashes under which budgets are stored (budget.go).
 	budget []byte
+	// instance signs instance TOKENs (instance.go); vault seals service
+	// keys at rest (vault.go).
+	instance ed25519.PrivateKey
+	vault    []byte
 }
 
 func deriveKeys(secret []byte) (serverKeys, error) {
 	var k serverKeys
 	for info, dst := range map[string]*[]byte{
-		"attesta v1 identifier hash": &k.ident,
-		"attesta v1 code hash":       &k.code,
-		"attesta v1 registry decoy":  &k.decoy,
-		"attesta v1 challenge token": &k.challenge,
-		"attesta v1 budget key":      &k.budget,
+		"attesta v1 identifier hash":   &k.ident,
+		"attesta v1 code hash":         &k.code,
+		"attesta v1 registry decoy":    &k.decoy,
+		"attesta v1 challenge token":   &k.challenge,
+		"attesta v1 budget key":        &k.budget,
+		"attesta v1 service key vault": &k.vault,
 	} {
 		b, err := hkdf.Expand(sha256.New, secret, info, 32)
 		if err != nil {
@@ -50,6 +56,11 @@ func deriveKeys(secret []byte) (serverKeys, error) {
 		}
 		*dst = b
 	}
+	seed, err := hkdf.Expand(sha256.New, secret, instanceKeyInfo, ed25519.SeedSize)
+	if err != nil {
+		return serverKeys{}, err
+	}
+	k.instance = ed25519.NewKeyFromSeed(seed)
 	return k, nil
 }
 

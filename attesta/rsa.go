@@ -402,13 +402,14 @@ func unvettedRSAPublic(e int, n *big.Int) *PublicKey {
 	return &PublicKey{typ: RSAPublic, rsa: &rsa.PublicKey{N: n, E: e}, packed: packed, id: sha256.Sum256(packed)}
 }
 
-// rsaEncrypt is RSA-OAEP with SHA-256 (MGF1 SHA-256) and label TokenLabel.
-func rsaEncrypt(k *rsa.PublicKey, token []byte) ([]byte, error) {
-	return rsa.EncryptOAEP(sha256.New(), rnd.Reader, k, token, []byte(TokenLabel))
+// rsaEncrypt is RSA-OAEP with SHA-256 (MGF1 SHA-256) and the label of its
+// use (TokenLabel, ServiceKeyLabel).
+func rsaEncrypt(k *rsa.PublicKey, label string, msg []byte) ([]byte, error) {
+	return rsa.EncryptOAEP(sha256.New(), rnd.Reader, k, msg, []byte(label))
 }
 
-func rsaDecrypt(k *rsa.PrivateKey, ct []byte) ([]byte, error) {
-	return rsa.DecryptOAEP(sha256.New(), nil, k, ct, []byte(TokenLabel))
+func rsaDecrypt(k *rsa.PrivateKey, label string, ct []byte) ([]byte, error) {
+	return rsa.DecryptOAEP(sha256.New(), nil, k, ct, []byte(label))
 }
 
 // rsaEncryptCost is EncryptCost for an RSA modulus of the given size: the

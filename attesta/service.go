@@ -50,6 +50,17 @@ type Config struct {
 	// registry fetches. The zero value of each is its default.
 	Limits Limits
 
+	// Entitlements decides which application instances are entitled to
+	// their application's service keys (entitlements.go). Default:
+	// StoreEntitlements(Store), the list GrantEntitlement manages.
+	Entitlements Entitlements
+	// EntitlementTTL is how long an answer of Entitlements is trusted,
+	// per instance TOKEN, in this process: a revoked entitlement takes
+	// effect within it (at once on the process that revoked it). A
+	// failed check is remembered, as a refusal, for at most 5 seconds.
+	// Default 1 minute.
+	EntitlementTTL time.Duration
+
 	// Now is the clock. Default time.Now; set it only in tests and
 	// simulations (the published vectors run on a fixed clock).
 	Now func() time.Time
@@ -71,6 +82,7 @@ type Service struct {
 	quarantine   time.Duration
 	limits       Limits
 	stats        *stats
+	entitlements *entitlementCache
 	now          func() time.Time // test hook
 }
 
@@ -90,6 +102,7 @@ func New(cfg Config) (*Service, error) {
 	field(cfg.CodeTTL >= 0, "CodeTTL must not be negative")
 	field(cfg.MaxCodeTries >= 0 && cfg.MaxCodeTries <= 255, "MaxCodeTries must be between 0 (default) and 255")
 	field(cfg.NicknameQuarantine >= 0, "NicknameQuarantine must not be negative")
+	field(cfg.EntitlementTTL >= 0, "EntitlementTTL must not be negative")
 	if err := cfg.Limits.check(); err != nil {
 		bad = append(bad, err)
 	}
@@ -116,6 +129,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.KDFFloors != nil {
 		s.floors = *cfg.KDFFloors
 	}
+	if cfg.Entitlements == nil {
+		cfg.Entitlements = StoreEntitlements(cfg.Store)
+	}
+	s.entitlements = newEntitlementCache(cfg.Entitlements, cmp.Or(cfg.EntitlementTTL, defaultEntitlementTTL))
 	var err error
 	if s.keys, err = deriveKeys(cfg.Secret); err != nil {
 		return nil, err

@@ -122,6 +122,77 @@ type Store interface {
 	PutRegistry(ctx context.Context, party PartyID, block []byte, version uint64) (uint64, error)
 	// Registry returns party's registry block and its version.
 	Registry(ctx context.Context, party PartyID) ([]byte, uint64, error)
+
+	// PutInstanceKey records k, a key that k.Party connects with as an
+	// instance of application k.App, as one durable step. Recording a
+	// key already recorded for the same application and party changes
+	// nothing (the first record stays).
+	PutInstanceKey(ctx context.Context, k InstanceKey) error
+	// InstanceKey returns the instance key id of app's instance party.
+	InstanceKey(ctx context.Context, app string, party PartyID, id KeyID) (InstanceKey, error)
+
+	// GrantEntitlement records e (the store-backed Entitlements list) as
+	// one durable step and returns the stored entitlement: granting one
+	// that exists keeps its first Granted.
+	GrantEntitlement(ctx context.Context, e Entitlement) (Entitlement, error)
+	// RevokeEntitlement removes app's entitlement of party, as one
+	// durable step; ErrEntitlementNotFound if there is none.
+	RevokeEntitlement(ctx context.Context, app string, party PartyID) error
+	// Entitlement returns app's entitlement of party.
+	Entitlement(ctx context.Context, app string, party PartyID) (Entitlement, error)
+	// Entitlements lists the entitlements of app, or of every application
+	// for "", by application and then party id (both bytewise).
+	Entitlements(ctx context.Context, app string) ([]Entitlement, error)
+
+	// PutServiceKey replaces the service key of k.App and k.Provider by
+	// k if the stored one's version is k.Version-1 (none stored for
+	// k.Version 1), as one atomic, durable step; ErrVersionConflict
+	// otherwise (of concurrent puts of one version exactly one succeeds).
+	// k.Sealed is sealed by the Service; the store keeps only the
+	// current version.
+	PutServiceKey(ctx context.Context, k ServiceKey) error
+	// ServiceKey returns the current service key of app and provider.
+	ServiceKey(ctx context.Context, app, provider string) (ServiceKey, error)
+	// ServiceKeys lists the service keys of every application, without
+	// their sealed values, by application and then provider (bytewise).
+	ServiceKeys(ctx context.Context) ([]ServiceKeyVersion, error)
+}
+
+// InstanceKey is a key an application instance connects with: the party
+// is an instance of App, and the server encrypts service keys to Key.
+type InstanceKey struct {
+	App   string
+	Party PartyID
+	KeyID KeyID
+	// Key is the packed public key (KeyID is its hash).
+	Key   []byte
+	Added time.Time
+}
+
+// Entitlement is one entry of the store-backed Entitlements list.
+type Entitlement struct {
+	App     string
+	Party   PartyID
+	Granted time.Time
+}
+
+// ServiceKey is one application's key for a provider, sealed under a key
+// derived from the server secret (see vault.go).
+type ServiceKey struct {
+	App      string
+	Provider string
+	Version  uint64
+	Sealed   []byte
+	Updated  time.Time
+}
+
+// ServiceKeyVersion is what a listing shows of a service key: its names
+// and version, never its value.
+type ServiceKeyVersion struct {
+	App      string
+	Provider string
+	Version  uint64
+	Updated  time.Time
 }
 
 // Verification is a pending email or phone identifier.

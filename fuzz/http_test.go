@@ -41,6 +41,7 @@ var (
 	putRegistryBody    = reflect.TypeFor[transport.PutRegistryBody]()
 	identifierBody     = reflect.TypeFor[transport.IdentifierBody]()
 	confirmBody        = reflect.TypeFor[transport.ConfirmIdentifierBody]()
+	instanceBody       = reflect.TypeFor[transport.RegisterInstanceBody]()
 )
 
 // routes are every endpoint of the API, with the body routes first, then
@@ -52,6 +53,7 @@ var routes = []route{
 	{http.MethodPost, "/v1/identifiers", identifierBody},
 	{http.MethodPost, "/v1/identifiers/confirm", confirmBody},
 	{http.MethodDelete, "/v1/identifiers", identifierBody},
+	{http.MethodPost, "/v1/instance", instanceBody},
 
 	{http.MethodGet, "/v1/party", nil},
 	{http.MethodPost, "/v1/logout", nil},
@@ -60,6 +62,11 @@ var routes = []route{
 	{http.MethodHead, "/v1/party", nil},
 	{http.MethodHead, "/v1/registry", nil},
 	{http.MethodHead, "/healthz", nil},
+	{http.MethodGet, "/v1/instance/token", nil},
+	{http.MethodGet, "/v1/service_keys/weather", nil},
+	{http.MethodGet, "/v1/service_keys/unknown", nil},
+	{http.MethodGet, "/v1/service_keys/Bad%20Name", nil},
+	{http.MethodHead, "/v1/service_keys/weather", nil},
 
 	{http.MethodGet, "/v1/auth_key_request", nil},
 	{http.MethodPut, "/v1/auth_key_token", nil},
@@ -71,11 +78,16 @@ var routes = []route{
 	{http.MethodPut, "/v1/identifiers/confirm", nil},
 	{http.MethodOptions, "/v1/party", nil},
 	{http.MethodDelete, "/healthz", nil},
+	{http.MethodGet, "/v1/instance", nil},
+	{http.MethodPost, "/v1/instance/token", nil},
+	{http.MethodPut, "/v1/service_keys/weather", nil},
 
 	{http.MethodGet, "/", nil},
 	{http.MethodPost, "/v1/unknown", nil},
 	{http.MethodGet, "/v1/registry/x", nil},
 	{http.MethodPost, "/v1/identifiers/confirm/", nil},
+	{http.MethodGet, "/v1/service_keys/", nil},
+	{http.MethodGet, "/v1/service_keys/weather/x", nil},
 }
 
 // routeIndex returns the index in routes of "METHOD /path".
@@ -91,7 +103,7 @@ func routeIndex(tb testing.TB, name string) uint8 {
 }
 
 // bodyRoutes is how many routes, at the start of routes, take a body.
-const bodyRoutes = 6
+const bodyRoutes = 7
 
 // knownCodes are the problem codes of transport's error table, with the
 // status of each and a sentinel it stands for. Setup checks each against
@@ -127,6 +139,14 @@ var knownCodes = map[string]struct {
 	"bad_app_name":            {400, attesta.ErrBadAppName},
 	"app_exists":              {409, attesta.ErrAppExists},
 	"app_not_found":           {404, attesta.ErrAppNotFound},
+	"not_instance":            {403, attesta.ErrNotInstance},
+	"not_session_key":         {400, attesta.ErrNotSessionKey},
+	"bad_instance_token":      {400, attesta.ErrBadInstanceToken},
+	"not_entitled":            {403, attesta.ErrNotEntitled},
+	"service_key_not_found":   {404, attesta.ErrServiceKeyNotFound},
+	"bad_provider":            {400, attesta.ErrBadProvider},
+	"bad_service_key":         {400, attesta.ErrBadServiceKey},
+	"entitlement_not_found":   {404, attesta.ErrEntitlementNotFound},
 	"kdf_too_weak":            {400, attesta.ErrKDFTooWeak},
 	"kdf_too_costly":          {400, attesta.ErrKDFTooCostly},
 	"bad_registry":            {400, attesta.ErrBadRegistry},
@@ -235,6 +255,17 @@ func newServer(f *testing.F) *server {
 		f.Fatal(err)
 	}
 	if _, err := svc.PutRegistry(ctx, sess.PartyID, sealedBlock(f), 0); err != nil {
+		f.Fatal(err)
+	}
+	// An entitled instance, with a service key to fetch.
+	tok, err := svc.RegisterInstance(ctx, sess, s.key.Public().Pack())
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := svc.GrantEntitlement(ctx, tok.String()); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := svc.SetServiceKey(ctx, "fuzz", "weather", []byte("fuzz-service-key")); err != nil {
 		f.Fatal(err)
 	}
 	return s
@@ -452,6 +483,12 @@ func wireBodies(tb testing.TB) map[reflect.Type][]any {
 		transport.IdentifierBody{Kind: attesta.Nickname, Value: "ab"},
 		transport.IdentifierBody{Kind: "handle", Value: "somebody"},
 	}
+	out[instanceBody] = []any{
+		transport.RegisterInstanceBody{Key: testkeys.Key(tb, attesta.RSA2048, 1).Public().Pack()},
+		transport.RegisterInstanceBody{Key: testkeys.Key(tb, attesta.X25519, 2).Pack()},
+		transport.RegisterInstanceBody{Key: []byte{0x82, 0x11}},
+		transport.RegisterInstanceBody{},
+	}
 	out[identifierBody] = ids
 	out[confirmBody] = []any{
 		transport.ConfirmIdentifierBody{Kind: attesta.Email, Value: fuzzEmail, Code: "123456"},
@@ -514,6 +551,9 @@ func FuzzHandler(f *testing.F) {
 		c.add(routeIndex(f, "GET /v1/registry"), uint8(authSession), "", mCBOR, q, []byte(nil))
 	}
 	c.add(routeIndex(f, "POST /v1/logout"), uint8(authSession), "", "", "", []byte("x"))
+	c.add(routeIndex(f, "POST /v1/instance"), uint8(authSession), mJSON, "", "", encodeJSON(f, transport.RegisterInstanceBody{Key: s.key.Public().Pack()}))
+	c.add(routeIndex(f, "POST /v1/instance"), uint8(authSession), mCBOR, mCBOR, "", mustCBOR(f, transport.RegisterInstanceBody{Key: s.key.Public().Pack()}))
+	c.add(routeIndex(f, "GET /v1/service_keys/weather"), uint8(authSession), "", mCBOR, "", []byte(nil))
 	for _, v := range httpVectors() {
 		c.add(v.route, v.auth, v.contentType, v.accept, v.query, v.body)
 	}

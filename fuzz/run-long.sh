@@ -36,6 +36,7 @@ declare -A ci_budget=(
 	[FuzzDetectPrivateKey]=40000x
 	[FuzzHandler]=30000x
 	[FuzzIdentifier]=20000x
+	[FuzzInstanceToken]=40000x
 	[FuzzKDFParams]=30000x
 	[FuzzOpenSSHContainer]=30000x
 	[FuzzParsePEM]=30000x

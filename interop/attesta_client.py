@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from attestapy import cbor, httpvec, keys, live, spec, vectors  # noqa: E402
+from attestapy import cbor, httpvec, instances, keys, live, spec, vectors  # noqa: E402
 
 # The files this client checks, each with its checker: run.sh fails if
 # testvectors/ holds any other.
@@ -37,6 +37,8 @@ COVERED = {
     "decoys.json": vectors.check_decoys,
     "http_connect.json": lambda ctx: httpvec.check_http(ctx, "http_connect.json"),
     "http_password_login.json": lambda ctx: httpvec.check_http(ctx, "http_password_login.json"),
+    "instance_tokens.json": instances.check_instance_tokens,
+    "service_keys.json": instances.check_service_keys,
 }
 
 
@@ -52,7 +54,7 @@ def run_vectors(vdir, spec_path):
     absent = sorted(set(COVERED) - set(present))
     if absent:
         raise vectors.Fail("vector files this client checks are gone: %s" % ", ".join(absent))
-    ctx = vectors.Context(vdir, spec.ErrorTable(spec_path))
+    ctx = vectors.Context(vdir, spec.ErrorTable(spec_path), spec.CostTable(spec_path))
     for name in present:
         start = time.monotonic()
         log("%s (%.1f s)" % (COVERED[name](ctx), time.monotonic() - start))
@@ -63,7 +65,7 @@ def run_live(url, data_dir, vdir, spec_path):
     with open(os.path.join(data_dir, "demo-app-token"), encoding="utf-8") as f:
         app_token = f.read().strip()
     table = spec.ErrorTable(spec_path)
-    ctx = vectors.Context(vdir, table)
+    ctx = vectors.Context(vdir, table, spec.CostTable(spec_path))
     server = live.Server(url)
     api = live.Api(server, app_token, table, os.path.join(data_dir, "outbox.jsonl"))
     # The replays first, on a fresh server: their rate-limited endpoints
@@ -73,6 +75,8 @@ def run_live(url, data_dir, vdir, spec_path):
     live.run_connect(api, log)
     live.run_password(api, ctx, log)
     live.run_server_vectors(api, ctx, log)
+    live.run_hostile(api, log)
+    live.run_cost(api, ctx, log)
     live.run_openapi(api, os.path.dirname(os.path.abspath(spec_path)), log)
     log("live: all checks pass (%d requests)" % server.requests)
 

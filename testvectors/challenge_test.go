@@ -266,21 +266,27 @@ func TestChallenge(t *testing.T) {
 // from the packed private key's fields, without the library. It returns
 // nil if decryption fails.
 func specDecrypt(t *testing.T, v challengeVector) []byte {
-	label := []byte(attesta.TokenLabel)
-	if v.Scheme == "rsa-oaep-sha256" {
-		pt, err := rsa.DecryptOAEP(sha256.New(), nil, rsaPrivate(t, v.Private), v.EncryptedToken, label)
+	return specDecryptLabel(t, v.Scheme, v.Private, v.EncryptedToken, attesta.TokenLabel)
+}
+
+// specDecryptLabel is specDecrypt under any label (the service keys'
+// encryption is the same with its own).
+func specDecryptLabel(t *testing.T, scheme string, private, ct []byte, labelText string) []byte {
+	label := []byte(labelText)
+	if scheme == "rsa-oaep-sha256" {
+		pt, err := rsa.DecryptOAEP(sha256.New(), nil, rsaPrivate(t, private), ct, label)
 		if err != nil {
 			return nil
 		}
 		return pt
 	}
-	kem, kdf, aead := hpkeKEM(t, v.Scheme)
-	_, f := packedFields(t, v.Private)
+	kem, kdf, aead := hpkeKEM(t, scheme)
+	_, f := packedFields(t, private)
 	sk, err := kem.NewPrivateKey(f[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := hpke.Open(sk, kdf, aead, label, v.EncryptedToken)
+	pt, err := hpke.Open(sk, kdf, aead, label, ct)
 	if err != nil {
 		return nil
 	}
@@ -289,7 +295,12 @@ func specDecrypt(t *testing.T, v challengeVector) []byte {
 
 // specEncrypt encrypts as specDecrypt decrypts.
 func specEncrypt(t *testing.T, scheme string, public, token []byte) []byte {
-	label := []byte(attesta.TokenLabel)
+	return specEncryptLabel(t, scheme, public, token, attesta.TokenLabel)
+}
+
+// specEncryptLabel is specEncrypt under any label.
+func specEncryptLabel(t *testing.T, scheme string, public, token []byte, labelText string) []byte {
+	label := []byte(labelText)
 	var (
 		ct  []byte
 		err error

@@ -28,6 +28,8 @@ var vectorFiles = []struct {
 	{"http_connect.json", 7, genHTTPConnect},
 	{"http_password_login.json", 8, genHTTPPasswordLogin},
 	{"mlkem768x25519.json", 9, genMLKEM},
+	{"instance_tokens.json", 12, genInstanceTokens},
+	{"service_keys.json", 13, genServiceKeys},
 }
 
 // TestGenerate writes the vector files with -update, and otherwise checks

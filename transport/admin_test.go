@@ -20,15 +20,7 @@ import (
 func TestAdminSocket(t *testing.T) {
 	e := newEnv(t, attesta.Config{}, generous)
 	ctx := t.Context()
-	sock := filepath.Join(t.TempDir(), "admin.sock")
-	ln, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	ah, err := transport.NewAdminHandler(e.svc, nil)
-	require.NoError(t, err)
-	srv := &http.Server{Handler: ah}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	admin := transport.NewAdminClient(sock)
+	admin := serveAdmin(t, e.svc)
 
 	token, err := admin.CreateApp(ctx, "shop")
 	require.NoError(t, err)
@@ -55,4 +47,19 @@ func TestAdminSocket(t *testing.T) {
 	apps, err = admin.Apps(ctx)
 	require.NoError(t, err)
 	assert.False(t, apps[0].Revoked.IsZero())
+}
+
+// serveAdmin serves the administration API of svc on a Unix socket of
+// the test's and returns a client of it.
+func serveAdmin(t *testing.T, svc *attesta.Service) *transport.AdminClient {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	ln, err := net.Listen("unix", sock)
+	require.NoError(t, err)
+	ah, err := transport.NewAdminHandler(svc, nil)
+	require.NoError(t, err)
+	srv := &http.Server{Handler: ah}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return transport.NewAdminClient(sock)
 }

@@ -18,6 +18,9 @@
 //	PUT    /v1/registry             Bearer {registry, version} -> 200 {version}
 //	GET    /v1/registry?login=L     (no authentication)        -> 200 {registry, version}
 //	GET    /v1/registry             Bearer                     -> 200 {registry, version}, or 404 not_found
+//	POST   /v1/instance             Bearer {key}               -> 200 {token}
+//	GET    /v1/instance/token       Bearer                     -> 200 {token}
+//	GET    /v1/service_keys/{provider} Bearer                  -> 200 {provider, version, encrypted_key}
 //	GET    /healthz                                            -> 200 {"status": "ok"}
 //
 // The bodies are the wire types of this package (AuthKeyRequestBody, …),
@@ -93,6 +96,18 @@
 // the device allocate 64 GiB —, opens it, parses its keys and connects
 // with the first. A wrong password and an unknown login are the same
 // error, registry.ErrWrongPassword.
+//
+// # Application instances
+//
+// The instance routes (instance.go) carry attesta.Service's answers:
+// POST /v1/instance registers the session's key as an instance of the
+// session's application and answers its TOKEN, GET /v1/instance/token
+// answers it again, GET /v1/service_keys/{provider} answers the
+// application's key for the provider encrypted to the session's key. The
+// Client's ConnectInstance, InstanceToken and ServiceKey (which decrypts)
+// drive them. WebhookEntitlements is an attesta.Entitlements that asks a
+// payment system's URL, failing closed; the administration API has the
+// operator's routes (entitlements, service keys; never a value out).
 //
 // # Formats
 //
@@ -238,6 +253,9 @@
 //	POST /v1/identifiers/confirm  party             5, then 1 a minute
 //	                              client address    10, then 30 a minute
 //	PUT  /v1/registry             client address    10, then 1 a minute
+//	POST /v1/instance             client address    20, then 30 a minute
+//	GET  /v1/service_keys/{p}     client address    20, then 30 a minute, in units of
+//	                                                server CPU, as auth_key_request
 //
 // An auth_key_request takes one unit before its body is read, and the
 // rest of what its encryption cost once it is done (attesta.KeyRequest.Cost),

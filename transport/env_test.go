@@ -55,6 +55,7 @@ var generous = transport.HandlerConfig{
 	IdentifierPerAddress:         unlimited,
 	RegistryPutPerAddress:        unlimited,
 	NewPartiesPerAddress:         unlimited,
+	InstancePerAddress:           unlimited,
 }
 
 // generousBudgets are Service budgets no functional test reaches.

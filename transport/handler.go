@@ -77,6 +77,12 @@ type HandlerConfig struct {
 	// empty gets rate_limited on auth_key_token until it refills. Default:
 	// a burst of 100, then 100 an hour.
 	NewPartiesPerAddress Limit
+	// InstancePerAddress limits POST /v1/instance and GET
+	// /v1/service_keys/{provider} per client address, counted apart; a
+	// service key is charged, beyond its one unit, what its encryption
+	// to the instance's key cost (as auth_key_request is). Default: a
+	// burst of 20, then one every 2 s (30 a minute).
+	InstancePerAddress Limit
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// Handler believes: from a peer in one of these prefixes, the client
 	// address is the right-most X-Forwarded-For entry that is not itself
@@ -123,6 +129,7 @@ var (
 	defaultIdentifierPerAddress         = Limit{Burst: 10, Every: 2 * time.Second}
 	defaultRegistryPutPerAddress        = Limit{Burst: 10, Every: time.Minute}
 	defaultNewPartiesPerAddress         = Limit{Burst: 100, Every: 36 * time.Second}
+	defaultInstancePerAddress           = Limit{Burst: 20, Every: 2 * time.Second}
 )
 
 // Handler serves the Attesta HTTP API over an attesta.Service. It is safe
@@ -144,12 +151,15 @@ type Handler struct {
 	addLimit         *limiter[attesta.PartyID]
 	addAddrLimit     *limiter[netip.Addr]
 	putAddrLimit     *limiter[netip.Addr]
-	identKeySecret   []byte // keys the identifier buckets' hashes
-	obs              Observer
-	buckets          []string // the limiters' names (Buckets)
-	now              func() time.Time
-	mux              *http.ServeMux
-	notFound         http.Handler
+	// The application instances' limiters (instance.go).
+	instanceAddrLimit   *limiter[netip.Addr]
+	serviceKeyAddrLimit *limiter[netip.Addr]
+	identKeySecret      []byte // keys the identifier buckets' hashes
+	obs                 Observer
+	buckets             []string // the limiters' names (Buckets)
+	now                 func() time.Time
+	mux                 *http.ServeMux
+	notFound            http.Handler
 }
 
 // named names l, registers the name with h, and returns l.
@@ -194,6 +204,7 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 		{&cfg.IdentifierPerAddress, defaultIdentifierPerAddress},
 		{&cfg.RegistryPutPerAddress, defaultRegistryPutPerAddress},
 		{&cfg.NewPartiesPerAddress, defaultNewPartiesPerAddress},
+		{&cfg.InstancePerAddress, defaultInstancePerAddress},
 	} {
 		if err := l.limit.Check(l.def); err != nil {
 			return nil, fmt.Errorf("transport: HandlerConfig: %w", err)
@@ -230,6 +241,8 @@ func NewHandler(svc *attesta.Service, cfg HandlerConfig) (*Handler, error) {
 	h.addLimit = named(h, "add_identifier_per_party", newLimiterOf[attesta.PartyID](cfg.AddPerParty, n))
 	h.addAddrLimit = named(h, "add_identifier_per_address", newLimiterOf[netip.Addr](cfg.IdentifierPerAddress, n))
 	h.putAddrLimit = named(h, "registry_put_per_address", newLimiterOf[netip.Addr](cfg.RegistryPutPerAddress, n))
+	h.instanceAddrLimit = named(h, "instance_per_address", newLimiterOf[netip.Addr](cfg.InstancePerAddress, n))
+	h.serviceKeyAddrLimit = named(h, "service_key_per_address", newLimiterOf[netip.Addr](cfg.InstancePerAddress, n))
 	h.Register(h.mux)
 	h.notFound = h.wrap(routeUnmatched, nil, func(http.ResponseWriter, *http.Request) error { return ErrNotFound })
 	h.mux.Handle("/", h.notFound)
@@ -259,6 +272,9 @@ func (h *Handler) endpoints() []endpoint {
 		{http.MethodPost, "/v1/identifiers", h.addAddrLimit, h.addIdentifier},
 		{http.MethodDelete, "/v1/identifiers", nil, h.removeIdentifier},
 		{http.MethodPost, "/v1/identifiers/confirm", h.confirmAddrLimit, h.confirmIdentifier},
+		{http.MethodPost, "/v1/instance", h.instanceAddrLimit, h.registerInstance},
+		{http.MethodGet, "/v1/instance/token", nil, h.instanceToken},
+		{http.MethodGet, "/v1/service_keys/{provider}", h.serviceKeyAddrLimit, h.serviceKey},
 		{http.MethodGet, "/healthz", nil, h.health},
 		{http.MethodGet, "/v1/openapi.yaml", nil, h.openAPI},
 	}

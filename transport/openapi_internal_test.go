@@ -216,6 +216,19 @@ func TestOpenAPI(t *testing.T) {
 			"AdminAppCBOR":             AdminApp{},
 			"AdminCreateApp":           AdminCreateAppBody{},
 			"AdminCreateAppAnswer":     AdminCreateAppResponse{},
+			"RegisterInstance":         RegisterInstanceBody{},
+			"RegisterInstanceCBOR":     RegisterInstanceBody{},
+			"InstanceToken":            InstanceTokenResponse{},
+			"ServiceKeyAnswer":         ServiceKeyResponse{},
+			"ServiceKeyAnswerCBOR":     ServiceKeyResponse{},
+			"AdminToken":               AdminTokenBody{},
+			"AdminInstance":            AdminInstance{},
+			"AdminEntitlement":         AdminEntitlement{},
+			"AdminEntitlementCBOR":     AdminEntitlement{},
+			"AdminSetServiceKey":       AdminSetServiceKeyBody{},
+			"AdminSetServiceKeyCBOR":   AdminSetServiceKeyBody{},
+			"AdminServiceKey":          AdminServiceKey{},
+			"AdminServiceKeyCBOR":      AdminServiceKey{},
 		} {
 			schemaName, member, _ := strings.Cut(name, "/")
 			s := doc.path(t, "components", "schemas", schemaName)

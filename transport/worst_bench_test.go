@@ -88,6 +88,10 @@ type worstEnv struct {
 	app     string
 	session string // of a party with the most identifiers, a registry
 	party   attesta.PartyID
+	// Entitled instances: the party above (X25519), and one of
+	// RSA-4096, the costliest fixture key to encrypt a service key to.
+	rsaInstance string
+	plain       string // a session of a party that is no instance
 }
 
 type worstCase struct {
@@ -121,7 +125,7 @@ func newWorstEnv(b *testing.B) *worstEnv {
 	}
 	h, err := transport.NewHandler(svc, transport.HandlerConfig{RatePerSecond: 1e9, RateBurst: 1 << 30,
 		LoginPerIdentifierAndAddress: free, LoginPerAddress: free, ConfirmPerParty: free, AddPerParty: free,
-		IdentifierPerAddress: free, RegistryPutPerAddress: free, NewPartiesPerAddress: free})
+		IdentifierPerAddress: free, RegistryPutPerAddress: free, NewPartiesPerAddress: free, InstancePerAddress: free})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -147,7 +151,33 @@ func newWorstEnv(b *testing.B) *worstEnv {
 	if _, err := svc.PutRegistry(ctx, w.party, sealBlock(b, w.party.String(), 1), 0); err != nil {
 		b.Fatal(err)
 	}
+	// The instances, entitled, and a service key of the longest value.
+	if _, err := svc.SetServiceKey(ctx, "bench", "weather", bytes.Repeat([]byte{'k'}, attesta.MaxServiceKeySize)); err != nil {
+		b.Fatal(err)
+	}
+	w.instance(b, k)
+	w.rsaInstance = w.instance(b, testkeys.Key(b, attesta.RSA4096, 0))
+	w.plain = w.connect(b, testkeys.Key(b, attesta.RSA2048, 1)).Session
 	return w
+}
+
+// instance registers k's party as an entitled instance and returns a
+// session of it.
+func (w *worstEnv) instance(b *testing.B, k *attesta.PrivateKey) string {
+	ctx := context.Background()
+	res := w.connect(b, k)
+	sess, err := w.svc.Authenticate(ctx, res.Session)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := w.svc.RegisterInstance(ctx, sess, k.Public().Pack())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.svc.GrantEntitlement(ctx, tok.String()); err != nil {
+		b.Fatal(err)
+	}
+	return res.Session
 }
 
 func (w *worstEnv) connect(b *testing.B, k *attesta.PrivateKey) attesta.KeyToken {
@@ -288,6 +318,28 @@ func (w *worstEnv) endpoints(b *testing.B) []worstEndpoint {
 			{"normal/most-identifiers", 200, 0, same(func() *http.Request { return w.post("GET", "/v1/party", w.session, nil) })},
 			{"unauthorized/forged-session", 401, 0, same(func() *http.Request { return w.post("GET", "/v1/party", "ats_"+strings.Repeat("A", 43), nil) })},
 		}},
+		{"register_instance", []worstCase{
+			{"normal/x25519-again", 200, 0, same(func() *http.Request {
+				return w.post("POST", "/v1/instance", w.session, mustJSON(b, transport.RegisterInstanceBody{Key: testkeys.Key(b, attesta.X25519, 2).Public().Pack()}))
+			})},
+			{"other-key/rsa16384", 400, 0, func() func(int) *http.Request {
+				body := mustJSON(b, transport.RegisterInstanceBody{Key: rsa16384Public(b)})
+				return same(func() *http.Request { return w.post("POST", "/v1/instance", w.session, body) })
+			}()},
+			{"junk/body-64KiB", 0, 8, same(func() *http.Request {
+				return w.post("POST", "/v1/instance", w.session, append([]byte(`{"key":"`), append(bytes.Repeat([]byte("A"), 64<<10-20), `"}`...)...))
+			})},
+		}},
+		{"instance_token", []worstCase{
+			{"normal", 200, 0, same(func() *http.Request { return w.post("GET", "/v1/instance/token", w.session, nil) })},
+			{"not-instance", 403, 0, same(func() *http.Request { return w.post("GET", "/v1/instance/token", w.plain, nil) })},
+		}},
+		{"service_key", []worstCase{
+			{"normal/x25519", 200, 3, same(func() *http.Request { return w.post("GET", "/v1/service_keys/weather", w.session, nil) })},
+			{"rsa4096", 200, 11, same(func() *http.Request { return w.post("GET", "/v1/service_keys/weather", w.rsaInstance, nil) })},
+			{"unknown-provider", 404, 0, same(func() *http.Request { return w.post("GET", "/v1/service_keys/nothing", w.session, nil) })},
+			{"not-instance", 403, 0, same(func() *http.Request { return w.post("GET", "/v1/service_keys/weather", w.plain, nil) })},
+		}},
 		{"healthz", []worstCase{
 			{"normal", 200, 0, same(func() *http.Request { return w.post("GET", "/healthz", "", nil) })},
 		}},
@@ -297,4 +349,16 @@ func (w *worstEnv) endpoints(b *testing.B) []worstEndpoint {
 			{"long/255B", 404, 0, same(func() *http.Request { return w.post("GET", "/"+strings.Repeat("x/", 127), "", nil) })},
 		}},
 	}
+}
+
+// rsa16384Public is the packed RSA public key of MaxRSABits among the
+// worst key inputs.
+func rsa16384Public(b *testing.B) []byte {
+	for _, in := range testkeys.WorstKeyInputs(b) {
+		if in.Name == "public/rsa16384" {
+			return in.In
+		}
+	}
+	b.Fatal("no public/rsa16384 among testkeys.WorstKeyInputs")
+	return nil
 }

@@ -35,6 +35,7 @@
 //	'I' party id, id hash  -> nothing (a party's identifiers)
 //	'v' party id, id hash  -> pending verification record
 //	'r' party id           -> registry record (version, block)
+//	'y', 'q', 'w'          -> instance keys, entitlements, sealed service keys (instances.go)
 //
 // Times are Unix nanoseconds; the expiry index is big-endian so that a
 // range scan up to now finds exactly what has expired.
@@ -74,6 +75,7 @@ type Store struct {
 	keyMu    keyedMutex[attesta.KeyID]
 	partyMu  keyedMutex[attesta.PartyID]
 	identMu  keyedMutex[attesta.Hash]
+	recMu    keyedMutex[string] // instance, entitlement and service key records (instances.go)
 	appMu    sync.Mutex
 	close    sync.Once
 	closeErr error
@@ -99,7 +101,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{db: db, tokenMu: newKeyedMutex[attesta.Hash](), budgetMu: newKeyedMutex[attesta.Hash](), sessMu: newKeyedMutex[attesta.Hash](), keyMu: newKeyedMutex[attesta.KeyID](),
-		partyMu: newKeyedMutex[attesta.PartyID](), identMu: newKeyedMutex[attesta.Hash]()}, nil
+		partyMu: newKeyedMutex[attesta.PartyID](), identMu: newKeyedMutex[attesta.Hash](), recMu: newKeyedMutex[string]()}, nil
 }
 
 // Close flushes and closes the store. Closing twice is harmless.

@@ -26,9 +26,10 @@ import (
 
 // TestDumpHoldsNoSecret runs a scripted session through the Service on
 // PostgreSQL (an application, connects, a logout, a nickname, an email
-// confirmed, a phone pending, a registry) and then dumps every table as
-// pg_dump would (COPY … TO STDOUT): no email, phone, nickname, token,
-// session, code, password or server secret is in it, in any of the forms
+// confirmed, a phone pending, a registry, an entitled instance and a
+// service key rotated once) and then dumps every table as pg_dump would
+// (COPY … TO STDOUT): no email, phone, nickname, token, session, code,
+// password, service key or server secret is in it, in any of the forms
 // they travel in.
 func TestDumpHoldsNoSecret(t *testing.T) {
 	ctx := t.Context()
@@ -84,6 +85,22 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 	_, err = svc.PutRegistry(ctx, party, block, 0)
 	require.NoError(t, err)
 
+	// An instance of the application, entitled, and its application's
+	// service key in two versions: the values are sealed.
+	const serviceKey, rotatedKey = "sk-live-dump-0123456789abcdef", "sk-live-dump-rotated-fedcba9876"
+	sess, err := svc.Authenticate(ctx, first.Session)
+	require.NoError(t, err)
+	tok, err := svc.RegisterInstance(ctx, sess, key.Public().Pack())
+	require.NoError(t, err)
+	_, err = svc.GrantEntitlement(ctx, tok.String())
+	require.NoError(t, err)
+	_, err = svc.SetServiceKey(ctx, "dumpapp", "openai", []byte(serviceKey))
+	require.NoError(t, err)
+	_, err = svc.SetServiceKey(ctx, "dumpapp", "openai", []byte(rotatedKey))
+	require.NoError(t, err)
+	served, err := svc.ServiceKey(ctx, sess, "openai")
+	require.NoError(t, err)
+
 	dump, fields := dumpSchema(t, dsn, schema)
 	// The dump holds the session: hashes, hints, ids.
 	assert.Contains(t, dump, "d***@example.org", "the email's hint")
@@ -108,7 +125,9 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 		"app token": appToken, "session": first.Session, "logged-out session": second.Session,
 		"nickname": nick, "normalised nickname": strings.ToLower(nick), "email": email, "email's local part": "dump.user",
 		"phone": phone, "phone's digits": phone[1:], "password": password,
+		"service key": serviceKey, "rotated service key": rotatedKey, "service key's start": serviceKey[:12],
 	}
+	secrets["service key as served"] = served.Ciphertext
 	for what, b := range secrets {
 		for _, form := range []string{hex.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b), base64.StdEncoding.EncodeToString(b)} {
 			assert.NotContains(t, dump, form, "%s in the dump", what)

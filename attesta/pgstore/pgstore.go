@@ -114,9 +114,13 @@
 // display hints ("a***@example.org", "+***99", "al***"), the keyed hashes
 // of pending verification codes, the sealed registry blocks (which only
 // their passwords open), budget and used-once keys (keyed hashes) and
-// times. No email, phone number, nickname, token, session or code is in
-// it in clear: a copy of the database lets no one log in, and does not
-// list the users' logins.
+// times, the packed public keys of application instances with the
+// applications and party ids of the entitled ones, and the service keys
+// of applications sealed under a key derived from the server secret
+// (XChaCha20-Poly1305; attesta/vault.go). No email, phone number,
+// nickname, token, session or code is in it in clear, and no service
+// key: a copy of the database lets no one log in, does not list the
+// users' logins, and reveals no provider's key.
 package pgstore
 
 import (

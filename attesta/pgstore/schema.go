@@ -39,19 +39,22 @@ type migration struct {
 	stmts   []string
 }
 
-// migrations returns the embedded migrations in order. Their numbers run
-// 1, 2, 3… without a gap; each file's statements end with a semicolon at
-// the end of a line.
+// migrations returns the embedded migrations in order. Their numbers
+// increase from 1; a gap is allowed, because each feature has its number
+// reserved and branches land in any order (a database is at the number of
+// the last migration applied: once all of them are in, they run 1, 2, 3…
+// again). Each file's statements end with a semicolon at the end of a
+// line.
 func migrations() ([]migration, error) {
 	entries, err := migrationFiles.ReadDir("migrations")
 	if err != nil {
 		return nil, err
 	}
 	var ms []migration
-	for i, e := range entries { // ReadDir sorts by name
+	for _, e := range entries { // ReadDir sorts by name
 		num, _, _ := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if err != nil || v != i+1 {
+		if err != nil || v < 1 || len(ms) > 0 && v <= ms[len(ms)-1].version {
 			return nil, fmt.Errorf("pgstore: migration %s is out of sequence", e.Name())
 		}
 		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
@@ -86,7 +89,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	known := len(ms)
+	known := ms[len(ms)-1].version
 	// Two servers creating the table at once on PostgreSQL: one may fail
 	// on the catalog's unique index (23505) or find the table, or its row
 	// type, made after its check (42P07, 42710); the next attempt finds
@@ -119,7 +122,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		if have == known {
 			return nil
 		}
-		for _, m := range ms[have:] {
+		for _, m := range ms {
+			if m.version <= have {
+				continue
+			}
 			for _, stmt := range m.stmts {
 				if _, err := tx.Exec(ctx, stmt); err != nil {
 					return fmt.Errorf("migration %d: %w", m.version, err)

@@ -14,7 +14,8 @@
 // ban refusing but still recording the token), sessions, what Collect
 // removes (exactly what expired, once, never what a concurrent Spend or
 // UseOnce renewed), identifiers, the registry's compare-and-swap, budgets
-// and used-once marks, and a restart that keeps everything. Concurrency
+// and used-once marks, application instances, entitlements and the
+// service-key vault, and a restart that keeps everything. Concurrency
 // tests run many goroutines at once and, when the harness can open a
 // second handle on the same data (a second server's connection pool),
 // spread them over both handles; run the suite with -race.
@@ -80,6 +81,7 @@ var sections = []struct {
 	{"Registry", testRegistry},
 	{"Budgets", testBudgets},
 	{"BudgetsConcurrent", testBudgetsConcurrent},
+	{"Instances", testInstances},
 	{"Restart", testRestart},
 }
 

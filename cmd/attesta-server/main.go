@@ -5,6 +5,9 @@
 //
 //	attesta-server [-data DIR] [-store URL] [-secret FILE] [-addr HOST:PORT] [-metrics-addr HOST:PORT] [-log-level LEVEL] [-log-format text|json]
 //	attesta-server app create|list|revoke [-data DIR] [-store URL] [NAME]
+//	attesta-server instance verify TOKEN
+//	attesta-server entitlement grant|revoke|list [TOKEN|APP]
+//	attesta-server service-key set|list [APP PROVIDER]   (the key on stdin)
 //	attesta-server -version
 //
 // Messages on stderr start with "attesta-server: " (or are log records,
@@ -45,11 +48,17 @@ const usage = `Usage:
   attesta-server app list [-data DIR]    list the applications
   attesta-server app revoke [-data DIR] NAME
                                          revoke an application's token
+  attesta-server instance verify TOKEN   check an application instance's TOKEN
+  attesta-server entitlement grant|revoke|list [TOKEN|APP]
+                                         entitle instances to service keys
+  attesta-server service-key set|list [APP PROVIDER]
+                                         store (from stdin) or list service keys
   attesta-server -version                print the version and commit
 
-The app commands talk to a running server through its administration
-socket (DATA/admin.sock, mode 0600), or, when no server runs, open the
-data directory themselves.
+The app, instance, entitlement and service-key commands talk to a running
+server through its administration socket (DATA/admin.sock, mode 0600), or,
+when no server runs, open the data directory themselves
+("attesta-server entitlement -h" tells more of the three).
 
 On first start with an empty data directory the server creates an
 application named "demo", prints its token on stdout and writes it to
@@ -82,11 +91,15 @@ Server flags:
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runIO(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run is the whole command; it returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
+// run is the whole command without a stdin; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int { return runIO(args, nil, stdout, stderr) }
+
+// runIO is the whole command; stdin is where service-key set reads the
+// key. It returns the exit status.
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	restrictUmask()
 	fs := flag.NewFlagSet("attesta-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -117,6 +130,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-address", defaultMaxConnsPerAddr, "the most connections open at once from one client address (an IPv6 /64), `N`; a trusted proxy is held only to -max-conns")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`HOST:PORT`/metrics, a listener of their own (keep it off the public network: it says how the server is used); default: no metrics")
+	fs.StringVar(&cfg.entitlementWebhook, "entitlement-webhook", "", "ask this `URL` whether an application instance is entitled to its service keys (POST {token, app, party_id} -> {entitled}; fails closed), instead of the list of attesta-server entitlement grant")
+	fs.DurationVar(&cfg.entitlementTimeout, "entitlement-webhook-timeout", 5*time.Second, "how long one -entitlement-webhook question may take; past it the instance is refused")
+	fs.DurationVar(&cfg.entitlementTTL, "entitlement-ttl", time.Minute, "how long this server trusts an entitlement answer for one instance (a revocation made on another server takes effect within it)")
 	fs.StringVar(&cfg.adminSocket, "admin-socket", "", "the administration socket `PATH` (mode 0600) that the app commands use while the server runs; default DATA/admin.sock, \"off\" for none")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
@@ -124,6 +140,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage(err)
+	}
+	if cfg.entitlementTimeout <= 0 || cfg.entitlementTTL <= 0 {
+		fmt.Fprintln(stderr, "attesta-server: -entitlement-webhook-timeout and -entitlement-ttl must be positive")
+		return 2
 	}
 	if cfg.maxConns <= 0 || cfg.maxConnsPerAddr <= 0 || cfg.idleTimeout <= 0 {
 		fmt.Fprintln(stderr, "attesta-server: -max-conns, -max-conns-per-address and -idle-timeout must be positive")
@@ -151,6 +171,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case rest[0] == "app":
 		return appCommand(context.Background(), cfg, rest[1:], stdout, stderr)
+	case rest[0] == "instance" || rest[0] == "entitlement" || rest[0] == "service-key":
+		return instanceCommand(context.Background(), cfg, rest[0], rest[1:], stdin, stdout, stderr)
 	case rest[0] == "help":
 		fs.SetOutput(stdout)
 		fs.Usage()

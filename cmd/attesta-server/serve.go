@@ -32,6 +32,11 @@ type serverConfig struct {
 	idleTimeout     time.Duration
 	adminSocket     string // "" for DATA/admin.sock, "off" for none
 	metricsAddr     string // -metrics-addr: "" for no metrics listener
+	// Entitlements of application instances: the webhook ("" for the
+	// store-backed list), its timeout, and how long an answer is trusted.
+	entitlementWebhook string
+	entitlementTimeout time.Duration
+	entitlementTTL     time.Duration
 }
 
 // HTTP server limits. The handlers bound bodies themselves; these bound
@@ -103,10 +108,18 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return err
 	}
 	outboxPath := filepath.Join(cfg.dataDir, outboxFile)
+	var entitlements attesta.Entitlements // nil: the store-backed list
+	if cfg.entitlementWebhook != "" {
+		if entitlements, err = transport.NewWebhookEntitlements(transport.WebhookConfig{URL: cfg.entitlementWebhook, Timeout: cfg.entitlementTimeout}); err != nil {
+			return fmt.Errorf("-entitlement-webhook: %w", err)
+		}
+	}
 	svc, err := attesta.New(attesta.Config{
-		Store:  store,
-		Logger: log,
-		Secret: secret,
+		Store:          store,
+		Logger:         log,
+		Secret:         secret,
+		Entitlements:   entitlements,
+		EntitlementTTL: cfg.entitlementTTL,
 		// The demo's notifier: codes go to a file in the data directory,
 		// not to an email or a phone. The Service logs that a code was
 		// sent (kind and hint); the code itself is only in that file.

@@ -20,7 +20,7 @@ const appTokenEnv = "ATTESTA_APP_TOKEN"
 var connectCmd = &command{
 	name:    "connect",
 	summary: "register or log in with a key; print the session as JSON",
-	usage: `Usage: attesta connect [-server URL] (-app-token-file F | -app-token TOKEN) -key FILE
+	usage: `Usage: attesta connect [-server URL] (-app-token-file F | -app-token TOKEN) -key FILE [-instance]
 
 Proves to the server that you hold the private key in FILE: asks for a
 challenge (POST /v1/auth_key_request with the packed public key), decrypts
@@ -30,6 +30,12 @@ one JSON object on stdout:
   {"is_new":true,"party_id":"…","session":"ats_…"}
 The session is a bearer credential (Authorization: Bearer …): keep it
 secret.
+
+With -instance, the party is also registered as an instance of the
+application (POST /v1/instance, with the public key it connected with,
+to which the server encrypts its application's service keys), and the
+object has the instance's TOKEN too: {…,"token":"APP:…"}. Registering
+again changes nothing; run it at every start of the instance.
 
 The application token comes from -app-token-file, else -app-token, else
 the ` + appTokenEnv + ` environment variable. Prefer the file or the
@@ -44,14 +50,16 @@ e.g. "attesta: key_banned: …", and exits 1.
 		c.server.register(fs, 30*time.Second)
 		c.token.register(fs)
 		fs.StringVar(&c.keyFile, "key", "", "private key `FILE` (required), as attesta keygen writes it")
+		fs.BoolVar(&c.instance, "instance", false, "connect as an instance of the application: register, and print its TOKEN")
 		return func(ctx context.Context, e *env) int { return connect(ctx, e, c) }
 	},
 }
 
 type connectConfig struct {
-	server  serverFlags
-	token   appTokenFlags
-	keyFile string
+	server   serverFlags
+	token    appTokenFlags
+	keyFile  string
+	instance bool
 }
 
 func connect(ctx context.Context, e *env, c connectConfig) int {
@@ -71,15 +79,25 @@ func connect(ctx context.Context, e *env, c connectConfig) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.server.timeout)
 	defer cancel()
-	r, err := c.server.client().Connect(ctx, key, token)
+	client := c.server.client()
+	r, err := client.Connect(ctx, key, token)
 	if err != nil {
 		return e.errorf("%s", describe(err))
 	}
-	return printJSON(e, struct {
+	out := struct {
 		IsNew   bool   `json:"is_new"`
 		PartyID string `json:"party_id"`
 		Session string `json:"session"`
-	}{r.IsNew, r.PartyID, r.Session})
+		Token   string `json:"token,omitempty"`
+	}{r.IsNew, r.PartyID, r.Session, ""}
+	if c.instance {
+		tok, err := client.RegisterInstance(ctx, r.Session, key.Public())
+		if err != nil {
+			return e.errorf("registering the instance: %s", describe(err))
+		}
+		out.Token = tok.String()
+	}
+	return printJSON(e, out)
 }
 
 // describe renders an error for a person: a problem answer as its code and

@@ -24,7 +24,9 @@ written to an outbox file beside the store, and real HTTP on 127.0.0.1)
 and walks through the whole story with the Go client, step by step: the
 key register/connect flow, then password login (login identifiers, the
 password-sealed registry, a second device that logs in with a nickname
-and the password, a wrong password, the decoy an unknown login gets).
+and the password, a wrong password, the decoy an unknown login gets),
+then an application instance (its TOKEN, the payment that entitles it,
+the service key it receives encrypted to its own key, a rotation).
 Each step checks what the server answers; the demo stops and exits 1 at
 the first step that does not behave as expected, so it doubles as a smoke
 test. The password KDF runs with its default parameters, a few times: the
@@ -55,6 +57,8 @@ type demo struct {
 	clientOpts []transport.ClientOption // JSON or CBOR, for a second device's client
 	password   []byte
 	block      []byte // the registry as stored
+
+	inst instanceDemo // application instances (demoinstance.go)
 }
 
 // demoStep is one step: a title, and a body that prints what it does with
@@ -77,6 +81,7 @@ type demoPart struct {
 var demoParts = []demoPart{
 	{"Key register/connect", connectSteps},
 	{"Password login", passwordSteps},
+	{"Application instances and their service keys (keypeer)", instanceSteps},
 }
 
 // demoSteps returns every step, in order.

@@ -6,11 +6,13 @@
 //
 //	attesta keygen [-type ALG] -out FILE
 //	attesta pubkey [-json] -in FILE
-//	attesta connect [-server URL] (-app-token-file F | -app-token T) -key FILE
+//	attesta connect [-server URL] (-app-token-file F | -app-token T) -key FILE [-instance]
 //	attesta identifier add|confirm|remove [-server URL] (-session-file F | -session S) -kind KIND -value V [-code C]
 //	attesta registry push [-server URL] (-session-file F | -session S) -key FILE [-password-file F]
 //	attesta registry pull [-server URL] -login NAME [-password-file F | -header]
 //	attesta login [-server URL] (-app-token-file F | -app-token T) -login NAME [-password-file F] -out FILE
+//	attesta instance token [-server URL] (-session-file F | -session S)
+//	attesta service-key get [-server URL] (-session-file F | -session S) -provider NAME -key FILE [-out FILE]
 //	attesta keypool -type ALG -n N -out FILE
 //	attesta load -server URL (-app-token-file F | -app-token T) [-clients N] [-duration D] [-keys ALG] [-new-fraction F] [-acked FILE] [-pool FILE] [-json]
 //	attesta demo [-v]
@@ -171,7 +173,7 @@ func (c *command) exec(ctx context.Context, e *env, args []string) int {
 }
 
 // commands are the subcommands, in the order help lists them.
-var commands = []*command{keygenCmd, pubkeyCmd, connectCmd, identifierCmd, registryCmd, loginCmd, demoCmd, keypoolCmd, loadCmd, versionCmd}
+var commands = []*command{keygenCmd, pubkeyCmd, connectCmd, identifierCmd, registryCmd, loginCmd, instanceCmd, serviceKeyCmd, demoCmd, keypoolCmd, loadCmd, versionCmd}
 
 const mainUsage = `Attesta: key-based accounts. A party owns an account because it holds a
 private key; the server knows only the public key.

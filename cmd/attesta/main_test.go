@@ -44,7 +44,7 @@ func TestDemo(t *testing.T) {
 			assert.Contains(t, stdout, fmt.Sprintf("All %d steps behaved as expected", len(steps)))
 			for _, code := range []string{
 				"challenge_unknown", "private_key_disclosed", "key_banned", "unauthorized",
-				"wrong_code", "kdf_too_weak",
+				"wrong_code", "kdf_too_weak", "not_entitled",
 			} {
 				assert.Contains(t, stdout, code)
 			}

@@ -164,12 +164,8 @@ class Model:
             return ("problem", "bad_request")
         if body["app_token"] != self.app_token:
             return ("problem", "bad_app_token")
-        code = keys.server_check_public(body["key"])
-        if code == "private_key_disclosed":
-            try:
-                self.banned.add(keys.parse_private(body["key"]).key_id)
-            except keys.KeyRefused:
-                pass
+        code, bans = keys.server_answer(body["key"])
+        self.banned.update(bans or ())
         if code:
             return ("problem", code)
         kid = keys.key_id(body["key"])

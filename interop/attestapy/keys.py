@@ -5,11 +5,11 @@ import hashlib
 import hmac
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import mlkem, padding, rsa, x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from . import cbor
+from . import cbor, disclosure
 from .b64 import b64e
 
 RSA_PRIVATE, RSA_PUBLIC = 0, 1
@@ -21,7 +21,6 @@ TYPE_NAMES = {
     18: "mlkem768x25519-private", 19: "mlkem768x25519-public",
 }
 MAX_PACKED = 4096
-MAX_KEY_FILE = 32 << 10
 P25519 = 2**255 - 19
 
 # §3: the label of challenge encryption.
@@ -154,45 +153,26 @@ def parse_public(packed):
     return PublicKey(code, f, packed)
 
 
-def is_private_key(data):
-    """§2.4: is data a private key in a form the server recognises? The
-    packed private forms; PKCS#1, PKCS#8 and SEC 1 DER; PEM blocks whose type
-    contains PRIVATE KEY; raw OpenSSH keys; up to 32 KiB."""
-    data = bytes(data)
-    if len(data) > MAX_KEY_FILE:
-        return False
+def server_answer(data):
+    """What a server answers for data sent as auth_key_request's key (§2.3,
+    §2.4): (None, None) when it accepts it as a public key, else (problem
+    code, bans), where bans is the list of key ids the server bans for it
+    when the disclosure check recognises the input, and None when it does
+    not (the answer is then the packed parser's error)."""
     try:
-        v = cbor.decode(data)
-        if isinstance(v, list) and v and isinstance(v[0], int) and not isinstance(v[0], bool) \
-                and v[0] in TYPE_NAMES and v[0] % 2 == 0:
-            return True
-    except cbor.CBORError:
-        pass
-    if data.startswith(b"openssh-key-v1\x00"):
-        return True
-    text = data.decode("latin-1")
-    i = text.find("-----BEGIN ")
-    if i >= 0:
-        j = text.find("-----", i + 11)
-        if j > 0 and "PRIVATE KEY" in text[i + 11:j]:
-            return True
-    try:
-        serialization.load_der_private_key(data, password=None)
-        return True
-    except Exception:
-        return False
+        parse_public(data)
+        return None, None
+    except KeyRefused as e:
+        found = disclosure.examine(data)
+        if found is None:
+            return CODE_OF[e.error], None
+        return found.code, found.bans
 
 
 def server_check_public(data):
-    """What a server answers for data sent as auth_key_request's key: None
-    (accepted) or a problem code (§2.3, §2.4)."""
-    try:
-        parse_public(data)
-        return None
-    except KeyRefused as e:
-        if is_private_key(data):
-            return "private_key_disclosed"
-        return CODE_OF[e.error]
+    """The problem code a server answers for data sent as
+    auth_key_request's key, or None (accepted)."""
+    return server_answer(data)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -229,15 +209,19 @@ class PrivateKey:
             self.public_packed = cbor.encode([MLKEM_PUBLIC, self.dk.public_key().public_bytes_raw() + self.pk_x])
         self.key_id = key_id(self.public_packed)
 
-    def decrypt_token(self, ct):
-        """§3: the token, opaque bytes, or DecryptError."""
+    def decrypt(self, ct, label):
+        """§3's encryption under any label (§12.3 has one of its own): the
+        plaintext, or DecryptError."""
         ct = bytes(ct)
         if self.type == RSA_PRIVATE:
-            token = _rsa_decrypt(self.rsa, ct)
-        elif self.type == X25519_PRIVATE:
-            token = hpke_open(X25519_SUITE, self, LABEL, b"", ct)
-        else:
-            token = hpke_open(MLKEM_SUITE, self, LABEL, b"", ct)
+            return _rsa_decrypt(self.rsa, ct, label)
+        if self.type == X25519_PRIVATE:
+            return hpke_open(X25519_SUITE, self, label, b"", ct)
+        return hpke_open(MLKEM_SUITE, self, label, b"", ct)
+
+    def decrypt_token(self, ct):
+        """§3: the token, opaque bytes, or DecryptError."""
+        token = self.decrypt(ct, LABEL)
         if len(token) > MAX_TOKEN:
             raise DecryptError("a token of %d bytes, more than %d" % (len(token), MAX_TOKEN))
         return token
@@ -253,7 +237,13 @@ def parse_private(packed):
         if len(f) != 3:
             raise KeyRefused(BAD_KEY)
         e, p, q = (_magnitude(x) for x in f)
-        if not 3 <= e <= 2**31 - 1 or p == q or p % 2 == 0 or q % 2 == 0 or p <= 1 or q <= 1 or p < q:
+        # Sizes first, before any arithmetic.
+        bp, bq = p.bit_length(), q.bit_length()
+        if bp > disclosure.MAX_PRIME_BITS or bq > disclosure.MAX_PRIME_BITS or bp + bq - 1 > disclosure.MAX_RSA_BITS:
+            raise KeyRefused(TOO_LARGE)
+        if not 3 <= e <= disclosure.MAX_E:
+            raise KeyRefused(EXPONENT)
+        if p == q or p % 2 == 0 or q % 2 == 0 or p <= 1 or q <= 1 or p < q:
             raise KeyRefused(BAD_KEY)
         try:
             pow(e, -1, (p - 1) * (q - 1))
@@ -272,13 +262,13 @@ def parse_private(packed):
 # ---------------------------------------------------------------------------
 # Challenge decryption.
 
-def _rsa_decrypt(priv, ct):
+def _rsa_decrypt(priv, ct, label=LABEL):
     """RSAES-OAEP, SHA-256, MGF1-SHA-256, the label (§3)."""
     if len(ct) != (priv.key_size + 7) // 8:
         raise DecryptError("an RSA ciphertext is as long as the modulus")
     try:
         return priv.decrypt(ct, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()),
-                                             algorithm=hashes.SHA256(), label=LABEL))
+                                             algorithm=hashes.SHA256(), label=label))
     except ValueError as e:
         raise DecryptError("RSA-OAEP: %s" % e)
 

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import cbor, identifiers, kdf, keys, registry, wire
+from . import cbor, disclosure, hostile, identifiers, kdf, keys, registry, wire
 from .b64 import b64e
 from .vectors import Fail, check, load
 
@@ -68,9 +68,10 @@ class Api:
     def __init__(self, server, app_token, table, outbox=None):
         self.s, self.app_token, self.table, self.outbox = server, app_token, table, outbox
 
-    def call(self, method, path, body=None, fmt="json", session=None, accept=None, want=200):
+    def call(self, method, path, body=None, fmt="json", session=None, accept=None, want=200, where=None):
         """Sends body (a dict, encoded in fmt) and returns the decoded
-        answer (or the problem document); the status must be want."""
+        answer (or the problem document); the status must be want. where
+        names the check in a failure."""
         hd = {"Accept": accept or "application/" + fmt}
         data = None
         if body is not None:
@@ -79,7 +80,7 @@ class Api:
         if session:
             hd["Authorization"] = "Bearer " + session
         r = self.last = self.s.send(method, path, hd, data)
-        where = "%s %s" % (method, path)
+        where = "%s %s%s" % (method, path, " (%s)" % where if where else "")
         self.common(r, where)
         if isinstance(want, str):
             return self.problem(r, where, want)
@@ -386,6 +387,53 @@ def run_password(api, ctx, log):
         "password); the email removed typed otherwise, then identifier_not_found, then a decoy")
 
 
+def run_cost(api, ctx, log):
+    """§2.5 and §9.3: auth_key_request's address bucket (40, then 20 a
+    second) is charged the key's encryption cost, into debt. After one
+    RSA-16384 challenge (158 units) the bucket holds at most 40 - 158, so
+    the next request is refused, and asked to wait at least the time that
+    refills it to one unit, whatever the bucket held before."""
+    burst, rate = 40, 20
+    pk = {v["id"]: v for v in load(ctx.vdir, "packed_keys.json")["vectors"]}
+    big = bytes.fromhex(pk["rsa-public-16384-bits"]["packed"])
+    cost = ctx.costs.cost(keys.parse_public(big))
+    body = {"key": b64e(big), "app_token": api.app_token}
+    api.call("POST", "/v1/auth_key_request", body)
+    r = api.s.send("POST", "/v1/auth_key_request", {"Content-Type": "application/json", "Accept": "application/json"},
+                   json.dumps(body).encode(), retry=False)
+    api.common(r, "POST /v1/auth_key_request after an RSA-16384 one")
+    api.problem(r, "POST /v1/auth_key_request after an RSA-16384 one", "rate_limited")
+    wait = int(r.header("Retry-After"))
+    least = (1 - (burst - cost)) // rate  # whole seconds, rounded down
+    check(wait >= least, "after an RSA-16384 challenge (cost %d), Retry-After %d s, want at least %d" % (cost, wait, least))
+    log("live: an RSA-16384 challenge is charged its cost of %d units (§2.5): the next request is rate_limited, "
+        "Retry-After %d s (at least %d)" % (cost, wait, least))
+
+
+def run_hostile(api, log):
+    """§2.4 beyond the vectors: the cases of hostile.py, each answered as
+    the model says, and each case's fresh keys banned exactly when the
+    model says the input proves them (where the server would accept the
+    key otherwise: a key it refuses as a public key shows no ban)."""
+    n = banned = kept = 0
+    for cid, data, fresh in hostile.cases():
+        code, bans = keys.server_answer(data)
+        api.call("POST", "/v1/auth_key_request", {"key": b64e(data), "app_token": api.app_token}, want=code or 200,
+                 where="hostile case %s" % cid)
+        n += 1
+        for public in fresh:
+            if keys.server_check_public(public) is not None:
+                continue
+            proven = keys.key_id(public) in (bans or ())
+            api.call("POST", "/v1/auth_key_request", {"key": b64e(public), "app_token": api.app_token},
+                     want="key_banned" if proven else 200, where="hostile case %s: its %s key" % (cid, "proven" if proven else "unproven"))
+            banned += proven
+            kept += not proven
+    log("live: %d inputs beyond the vectors (§2.4: each form's shape, the proof's rules, PEM syntax and types, OpenSSH "
+        "containers, bounds, several blocks) answered as the model says; %d fresh keys they prove answer key_banned, "
+        "%d they do not prove still get a challenge" % (n, banned, kept))
+
+
 # ---------------------------------------------------------------------------
 # The other vector files' inputs, as a server answers them.
 
@@ -393,15 +441,33 @@ def run_server_vectors(api, ctx, log):
     binary = b64e
 
     # packed_keys.json, parser "public": auth_key_request's key.
+    # Each vector's bans (§2.4) are checked against the server: after the
+    # input, every key it proves answers key_banned; at the end, every
+    # public key the file holds that no input proved still connects (so the
+    # keys that forged containers carry in clear are not banned).
     pk = load(ctx.vdir, "packed_keys.json")
-    n = 0
+    n = proven = 0
+    accepted, banned = [], set()
     for v in pk["vectors"]:
         if v["parser"] != "public":
             continue
+        packed = bytes.fromhex(v["packed"])
         want = v.get("problem_code") or 200
-        api.call("POST", "/v1/auth_key_request", {"key": binary(bytes.fromhex(v["packed"])), "app_token": api.app_token}, want=want)
+        api.call("POST", "/v1/auth_key_request", {"key": binary(packed), "app_token": api.app_token}, want=want)
         n += 1
-    log("live: packed_keys.json: %d public-parser vectors sent as auth_key_request's key: each answered 200 or its problem_code" % n)
+        if want == 200:
+            accepted.append(packed)
+        found = disclosure.examine(packed) if "bans" in v else None
+        for public in found.publics if found else ():
+            api.call("POST", "/v1/auth_key_request", {"key": binary(public), "app_token": api.app_token}, want="key_banned")
+            banned.add(keys.key_id(public))
+            proven += 1
+    for packed in accepted:
+        want = "key_banned" if keys.key_id(packed) in banned else 200
+        api.call("POST", "/v1/auth_key_request", {"key": binary(packed), "app_token": api.app_token}, want=want)
+    log("live: packed_keys.json: %d public-parser vectors sent as auth_key_request's key: each answered 200 or its "
+        "problem_code; the %d keys they prove answer key_banned, and the %d accepted keys that none proves still get "
+        "a challenge" % (n, proven, sum(keys.key_id(p) not in banned for p in accepted)))
 
     session = api.connect(new_key("x25519"))["session"]
 

@@ -42,24 +42,35 @@ def h(s):
 
 
 class Context:
-    """What checkers share: the vector directory, the spec's error table and
-    kdf.json's default policies."""
+    """What checkers share: the vector directory, the spec's error and key
+    cost tables and kdf.json's default policies."""
 
-    def __init__(self, vdir, table):
-        self.vdir, self.table = vdir, table
+    def __init__(self, vdir, table, costs):
+        self.vdir, self.table, self.costs = vdir, table, costs
         k = load(vdir, "kdf.json")
         self.ceilings, self.floors = k["default_ceilings"], k["default_floors"]
 
 
 def check_packed_keys(ctx):
     f = load(ctx.vdir, "packed_keys.json")
-    pub = priv = refused = 0
+    pub = priv = refused = recognised = banning = 0
+    costs = {}
     for v in f["vectors"]:
         vid = v["id"]
         packed = h(v["packed"])
         if v["parser"] == "public":
-            got = keys.server_check_public(packed)
+            members(v, ["parser", "packed"], ["type", "type_name", "key_id", "bits", "error", "problem_code", "bans"])
+            got, bans = keys.server_answer(packed)
             check(got == v.get("problem_code"), "packed_keys.json#%s: a server answers %s, the vector %s" % (vid, got, v.get("problem_code")))
+            # §11: bans exactly on the inputs §2.4 recognises, the key ids
+            # the server bans for them.
+            want = v.get("bans")
+            check(want is None or len(set(want)) == len(want), "packed_keys.json#%s: a key id twice in bans" % vid)
+            check((bans is None) == (want is None) and sorted(bans or ()) == sorted(want or ()),
+                  "packed_keys.json#%s: a server bans %s, the vector %s" % (vid, bans, want))
+            if bans is not None:
+                recognised += 1
+                banning += bool(bans)
             try:
                 k = keys.parse_public(packed)
                 err = None
@@ -76,23 +87,30 @@ def check_packed_keys(ctx):
         if err:
             refused += 1
             if v["parser"] == "public":
-                check(ctx.table.stands_for(v["problem_code"], err) or v["problem_code"] == "private_key_disclosed",
+                # §2.3 rule 2: an input the disclosure check recognises is
+                # answered by it, whatever the parser's error.
+                check(ctx.table.stands_for(v["problem_code"], err) or "bans" in v,
                       "%s: %s does not stand for %s" % (vid, v["problem_code"], err))
             continue
         check(k.type == v["type"] and k.type_name == v["type_name"], "%s: type" % vid)
         if v["parser"] == "public":
             check(k.key_id == v["key_id"], "%s: key id" % vid)
             check(v.get("bits") == k.bits, "%s: bits" % vid)
+            costs[k.type_name] = costs.get(k.type_name, 0) + ctx.costs.cost(k)
             pub += 1
         else:
             check(k.public_packed.hex() == v["public"] and k.key_id == v["key_id"], "%s: public half or key id" % vid)
-            check(keys.server_check_public(packed) == "private_key_disclosed", "%s: a private key where a public one is expected is a disclosure" % vid)
+            check(keys.server_answer(packed) == ("private_key_disclosed", [k.key_id]),
+                  "%s: a private key where a public one is expected is a disclosure that bans its public key" % vid)
             if k.type == keys.RSA_PRIVATE:
                 check(v.get("bits") == int.from_bytes(cbor.decode(k.public_packed)[2], "big").bit_length(), "%s: bits" % vid)
             priv += 1
     return ("packed_keys.json: %d vectors: %d public keys parsed (type, name, key id, bits), %d private keys parsed "
-            "(public half, key id), %d refused with the vector's error and a server's problem code "
-            "(disclosures in packed, PEM, DER and OpenSSH forms included)" % (len(f["vectors"]), pub, priv, refused))
+            "(public half, key id), %d refused with the vector's error and a server's problem code; %d inputs the "
+            "disclosure check recognises (packed, PEM, DER, OpenSSH), %d of them proving keys, each with the key ids "
+            "it bans (§2.4); the accepted keys' encryption cost (§2.5): %s" % (
+                len(f["vectors"]), pub, priv, refused, recognised, banning,
+                ", ".join("%s %d" % kv for kv in sorted(costs.items()))))
 
 
 SCHEMES = {keys.RSA_PRIVATE: "rsa-oaep-sha256", keys.X25519_PRIVATE: "hpke-x25519", keys.MLKEM_PRIVATE: "hpke-mlkem768x25519"}
