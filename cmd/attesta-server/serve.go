@@ -59,6 +59,19 @@ const (
 	adminSocketFile        = "admin.sock"
 )
 
+// httpServer is an http.Server for h with the server's limits.
+func httpServer(h http.Handler, cfg serverConfig, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       cfg.idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // serve runs the server until ctx is done, then shuts it down: stop taking
 // connections, wait up to cfg.shutdownTimeout for requests in flight, stop
 // the collector, close the store. stopSignals is called when the shutdown
@@ -152,15 +165,7 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 		return err
 	}
 
-	srv := &http.Server{
-		Handler:           h, // the API, and problem+json 404s for other paths
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       cfg.idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpServer(h, cfg, log) // the API, and problem+json 404s for other paths
 
 	collectCtx, stopCollect := context.WithCancel(context.WithoutCancel(ctx))
 	var collector sync.WaitGroup
@@ -179,15 +184,7 @@ func serve(ctx context.Context, stopSignals func(), cfg serverConfig, stdout io.
 	}
 
 	if metricsLn != nil {
-		msrv := &http.Server{
-			Handler:           m.HTTPHandler(),
-			ReadHeaderTimeout: readHeaderTimeout,
-			ReadTimeout:       readTimeout,
-			WriteTimeout:      writeTimeout,
-			IdleTimeout:       cfg.idleTimeout,
-			MaxHeaderBytes:    maxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
+		msrv := httpServer(m.HTTPHandler(), cfg, log)
 		go msrv.Serve(metricsLn) // closed by the deferred metricsLn.Close
 		defer msrv.Close()
 		log.Info("metrics listening", "addr", metricsLn.Addr().String(), "path", "/metrics")
